@@ -1,0 +1,141 @@
+/* ovscan — fsmap: from a disk's bytes to the files that own them.
+ *
+ * The Sleuth Kit reads the partition table and filesystems through our disk
+ * source (tsk_img_open_external + a read cache), never through a mount.
+ *
+ * Model
+ *   struct ov_fsmap   one disk: its volumes and the filesystems opened on them.
+ *   struct ov_fs      one filesystem (or one volume we could not read, with
+ *                     the reason in `error`).
+ *   struct ov_file    one regular file's data stream: the default $DATA /
+ *                     ext4 data, or an NTFS alternate data stream (each ADS is
+ *                     its own ov_file with `stream` set).  Hard links share one
+ *                     ov_file with several paths.
+ *   struct ov_run     a piece of the stream: file bytes [file_offset,
+ *                     file_offset+length) are stored at disk bytes
+ *                     [disk_offset, disk_offset+length) — disk offsets are
+ *                     ABSOLUTE (partition offset included), so the block→file
+ *                     reverse map of later polls needs no translation.
+ *
+ * Guest paths
+ *   A partitionless disk: "/etc/passwd".  A disk with a partition table:
+ *   "pN:/etc/passwd", N the partition number as Linux numbers it (MBR
+ *   primaries 1-4, logical partitions 5+; GPT entry index + 1).  An alternate
+ *   data stream: "/dir/file:stream".  A file with no name (allocated inode
+ *   that no directory references: unlinked-but-open, or lost):
+ *   "/$OrphanFiles/inode-N".  Paths are raw guest bytes (NUL-terminated; they
+ *   may hold newlines or invalid UTF-8): quote them with ov_quote_path() before
+ *   printing.
+ *
+ * Errors
+ *   Guest data is hostile.  A volume or filesystem that cannot be read is an
+ *   ov_fs with `error` set, and the walk reports per-file problems through
+ *   the error callback and goes on; nothing here aborts on guest input.
+ *
+ * Threads
+ *   Opening and walking happen on one thread.  ov_file_pread() may be called
+ *   from several threads at once, each with its own disk handle
+ *   (ov_disk_reopen); the rare reads that need TSK (compressed NTFS) take a
+ *   lock inside the fsmap.
+ */
+#ifndef OVSCAN_FSMAP_FSMAP_H
+#define OVSCAN_FSMAP_FSMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "backends/disk.h"
+
+struct ov_fsmap;
+
+struct ov_fs {
+  unsigned index;            /* 0.. in disk order */
+  char label[16];            /* "" (partitionless) or "p2": path prefix */
+  unsigned partition;        /* Linux partition number, 0 if partitionless */
+  uint64_t offset;           /* first byte on the disk */
+  uint64_t size;             /* bytes */
+  char type[16];             /* "ext4", "ntfs", "fat32", "exfat", … or "" */
+  uint32_t block_size;       /* filesystem block/cluster size, 0 if unknown */
+  char *error;               /* NULL, or why this volume was not read */
+  bool not_scanned_ok;       /* true for volumes with nothing to scan (swap) */
+  void *priv;                /* TSK_FS_INFO * */
+};
+
+enum ov_run_kind {
+  OV_RUN_DATA,               /* plain bytes at disk_offset */
+  OV_RUN_SPARSE,             /* hole: reads as zeros, no disk bytes */
+  OV_RUN_UNWRITTEN,          /* allocated at disk_offset but reads as zeros
+                                (ext4 unwritten extent, past NTFS initsize) */
+  OV_RUN_RESIDENT,           /* stored inside a metadata record (NTFS MFT
+                                entry, ext4 inline data) at disk_offset;
+                                content is in ov_file.resident */
+  OV_RUN_COMPRESSED,         /* compressed clusters at disk_offset: content
+                                must be decoded through TSK */
+};
+const char *ov_run_kind_to_string (enum ov_run_kind kind);
+
+struct ov_run {
+  uint64_t file_offset;
+  uint64_t disk_offset;      /* absolute; meaningless for OV_RUN_SPARSE */
+  uint64_t length;           /* bytes */
+  enum ov_run_kind kind;
+};
+
+struct ov_file {
+  struct ov_fs *fs;
+  uint64_t inode;            /* TSK metadata address (ext inode, MFT entry, FAT dirent addr) */
+  uint32_t attr_type;        /* TSK attribute type (NTFS 0x80 $DATA), 0 if n/a */
+  uint16_t attr_id;          /* TSK attribute id */
+  char *stream;              /* ADS name, or NULL for the default stream */
+  char **paths;              /* npaths >= 1 guest paths incl. fs label and ":stream" */
+  size_t npaths;
+  uint64_t size;             /* logical size in bytes */
+  struct ov_run *runs;       /* sorted by file_offset, covering [0, size) */
+  size_t nruns;
+  unsigned char *resident;   /* resident/inline bytes (size bytes), or NULL */
+  bool orphan;               /* no directory entry references it */
+  bool needs_tsk;            /* content must be read through TSK (compressed,
+                                encrypted, or runs could not be trusted) */
+};
+
+void ov_file_free (struct ov_file *f);
+
+/* Called for each file found; the callback owns f (must ov_file_free it).
+ * Return -1 to stop the walk. */
+typedef int (*ov_file_cb) (void *opaque, struct ov_file *f);
+
+/* Called for a problem that kept part of a filesystem from being read; the
+ * walk continues.  `fs` may be NULL for disk-level problems. */
+typedef void (*ov_fsmap_error_cb) (void *opaque, const struct ov_fs *fs,
+                                   const char *message);
+
+/* Read the volume system and open every filesystem on it.  Fails (NULL) only
+ * when the disk itself cannot be read; unreadable volumes become ov_fs
+ * entries with `error` set. */
+struct ov_fsmap *ov_fsmap_open (struct ov_disk *disk);
+void ov_fsmap_close (struct ov_fsmap *map);
+
+size_t ov_fsmap_fs_count (const struct ov_fsmap *map);
+struct ov_fs *ov_fsmap_fs (struct ov_fsmap *map, size_t i);
+/* True if the disk has a partition table (paths carry "pN:"). */
+bool ov_fsmap_partitioned (const struct ov_fsmap *map);
+
+/* Every regular file (and ADS) of one filesystem, each once (hard links are
+ * merged into one ov_file with several paths, so the walk keeps an inode
+ * table until it ends).  Returns 0, or -1 if the walk could not run at all;
+ * partial failures go through error_cb. */
+int ov_fsmap_walk (struct ov_fsmap *map, struct ov_fs *fs,
+                   ov_file_cb file_cb, ov_fsmap_error_cb error_cb,
+                   void *opaque);
+
+/* Read up to count bytes of f's content at offset through `disk` (a handle
+ * owned by the calling thread, on the same source as the map).  Returns bytes
+ * read (short only at end of file), or -1 + ov_error naming fs, inode, path
+ * and disk offset. */
+ssize_t ov_file_pread (struct ov_fsmap *map, struct ov_disk *disk,
+                       const struct ov_file *f, void *buf, size_t count,
+                       uint64_t offset);
+
+#endif

@@ -1,0 +1,15 @@
+#!/bin/sh
+# Installs the Debian 12 packages ovscan needs to build, test and benchmark.
+# Run as root (or with sudo) on a fresh machine; safe to re-run.
+set -eu
+export DEBIAN_FRONTEND=noninteractive
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends \
+    build-essential cmake pkg-config \
+    libnbd-dev libnbd-bin nbdfuse qemu-utils qemu-block-extra \
+    libclamav-dev clamav clamav-testfiles \
+    libsqlite3-dev sqlite3 libcmocka-dev libtsk-dev sleuthkit libjson-c-dev \
+    e2fsprogs ntfs-3g dosfstools exfatprogs mtools gdisk parted fdisk util-linux \
+    fuse3 file xxd
