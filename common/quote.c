@@ -1,6 +1,7 @@
 /* ovscan — quoting of guest names (see quote.h for the scheme). */
 #include "quote.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
