@@ -1,0 +1,54 @@
+/* Unit tests: user-typed sizes (common/units.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "common/units.h"
+
+static void
+sizes_with_suffixes_are_binary_multiples (void **state)
+{
+  uint64_t v;
+  assert_int_equal (ov_parse_size ("4096", &v), 0);  assert_int_equal (v, 4096);
+  assert_int_equal (ov_parse_size ("100M", &v), 0);  assert_int_equal (v, 100ULL << 20);
+  assert_int_equal (ov_parse_size ("2g", &v), 0);    assert_int_equal (v, 2ULL << 30);
+  assert_int_equal (ov_parse_size ("1TiB", &v), 0);  assert_int_equal (v, 1ULL << 40);
+  assert_int_equal (ov_parse_size ("512KB", &v), 0); assert_int_equal (v, 512ULL << 10);
+  assert_int_equal (ov_parse_size ("0", &v), 0);     assert_int_equal (v, 0);
+}
+
+static void
+garbage_and_overflow_are_rejected (void **state)
+{
+  uint64_t v = 7;
+  assert_int_equal (ov_parse_size ("", &v), -1);
+  assert_int_equal (ov_parse_size ("-1", &v), -1);
+  assert_int_equal (ov_parse_size ("10X", &v), -1);
+  assert_int_equal (ov_parse_size ("M", &v), -1);
+  assert_int_equal (ov_parse_size ("99999999999999999999", &v), -1);
+  assert_int_equal (ov_parse_size ("17179869184G", &v), -1);
+  assert_int_equal (ov_parse_size ("1 M", &v), -1);
+  assert_int_equal (v, 7);
+}
+
+static void
+format_picks_a_readable_unit (void **state)
+{
+  char buf[32];
+  assert_string_equal (ov_format_size (512, buf, sizeof buf), "512 B");
+  assert_string_equal (ov_format_size (1536, buf, sizeof buf), "1.50 KiB");
+  assert_string_equal (ov_format_size (3ULL << 30, buf, sizeof buf), "3.00 GiB");
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (sizes_with_suffixes_are_binary_multiples),
+    cmocka_unit_test (garbage_and_overflow_are_rejected),
+    cmocka_unit_test (format_picks_a_readable_unit),
+  };
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}
