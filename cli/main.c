@@ -1,2 +1,78 @@
+/* ovscan — entry point: global options and subcommand dispatch. */
+#include "cli/cli.h"
+
+#include <stdarg.h>
 #include <stdio.h>
-int main (void) { puts ("ovscan: not built yet"); return 2; }
+#include <stdlib.h>
+#include <string.h>
+
+#include <clamav.h>
+
+const char *ov_program_name = "ovscan";
+
+struct subcommand {
+  const char *name;
+  int (*run) (int argc, char **argv);
+  const char *summary;
+};
+
+static const struct subcommand subcommands[] = {
+  { "scan", ov_cmd_scan, "scan every file of a VM disk image or NBD export" },
+};
+
+void
+ov_cli_error (const char *fmt, ...)
+{
+  va_list ap;
+  fprintf (stderr, "%s: ", ov_program_name);
+  va_start (ap, fmt);
+  vfprintf (stderr, fmt, ap);
+  va_end (ap);
+  fputc ('\n', stderr);
+}
+
+static void
+usage (FILE *fp)
+{
+  size_t i;
+  fprintf (fp,
+           "Usage: ovscan COMMAND [OPTIONS] ...\n"
+           "Scan virtual machine disks for malware from outside the VM.\n"
+           "\n"
+           "Commands:\n");
+  for (i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
+    fprintf (fp, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
+  fprintf (fp,
+           "\n"
+           "Options:\n"
+           "  -h, --help     show this help (ovscan COMMAND --help for a command)\n"
+           "  -V, --version  show the version of ovscan and of libclamav\n"
+           "\n"
+           "Exit status: 0 nothing found, 1 something found, 2 an error.\n"
+           "See ovscan(1).\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  size_t i;
+
+  if (argc < 2) {
+    usage (stderr);
+    return OV_EXIT_ERROR;
+  }
+  if (strcmp (argv[1], "-h") == 0 || strcmp (argv[1], "--help") == 0 ||
+      strcmp (argv[1], "help") == 0) {
+    usage (stdout);
+    return OV_EXIT_CLEAN;
+  }
+  if (strcmp (argv[1], "-V") == 0 || strcmp (argv[1], "--version") == 0) {
+    printf ("ovscan %s (libclamav %s)\n", OVSCAN_VERSION, cl_retver ());
+    return OV_EXIT_CLEAN;
+  }
+  for (i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
+    if (strcmp (argv[1], subcommands[i].name) == 0)
+      return subcommands[i].run (argc - 1, argv + 1);
+  ov_cli_error ("unknown command '%s' (try 'ovscan --help')", argv[1]);
+  return OV_EXIT_ERROR;
+}
