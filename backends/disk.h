@@ -28,6 +28,10 @@ struct ov_disk_options {
   const char *format;        /* qemu format name ("qcow2", "raw", …) or NULL to probe */
   const char *bitmap;        /* persistent dirty bitmap to export (qemu-nbd -B), or NULL */
   bool allocation_depth;     /* export qemu:allocation-depth (qemu-nbd -A) */
+  unsigned timeout;          /* seconds to wait for the connection (incl.
+                                the NBD handshake) and for each request;
+                                0 = 60.  A server that does not answer in
+                                time fails the call and the handle is dead. */
 };
 
 /* Called once per extent by ov_disk_block_status(); return -1 to stop. */
@@ -55,11 +59,22 @@ struct ov_disk {
 };
 
 /* TARGET is a path to a disk image or an NBD URI (nbd://, nbds://,
- * nbd+unix://, nbds+unix://).  NULL + ov_error on failure, naming TARGET. */
+ * nbd+unix://, nbds+unix://, nbd+vsock://).  NULL + ov_error on failure,
+ * naming TARGET (qemu-nbd's own message is included for a local image).
+ *
+ * Format probing: with options->format NULL, qemu guesses the format from
+ * the image's first bytes.  That is only safe for images the host created:
+ * a raw image whose contents a guest controls can hold a qcow2 header with
+ * a backing file naming any host file.  Give "raw" explicitly for raw
+ * guest disks.  A file that is no known format (even a text file) is
+ * opened as raw, which is not an error here. */
 struct ov_disk *ov_disk_open (const char *target,
                               const struct ov_disk_options *options);
 
-/* An independent handle on the same source, for another thread. */
+/* An independent handle on the same source, for another thread (a local
+ * image gets its own qemu-nbd process).  It reads only what disk's open
+ * recorded, so it may be called from any thread, even while another thread
+ * uses disk. */
 struct ov_disk *ov_disk_reopen (const struct ov_disk *disk);
 
 void ov_disk_close (struct ov_disk *disk);

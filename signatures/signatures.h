@@ -8,6 +8,20 @@
  *
  * No signature at all is an error, as in clamscan.  The engine is built once
  * per process and is read-only (thread-safe for scanning) once compiled.
+ *
+ * Databases: each path of options->databases is a directory or a file, loaded
+ * with cl_load (CL_DB_STDOPT, as clamscan: phishing sigs, phishing URLs,
+ * bytecode).  With no path, OV_DEFAULT_DATABASE_DIR is loaded — except that a
+ * missing or empty default directory is ignored when test signatures are
+ * asked for (this is how tests run on machines without a ClamAV database).
+ * A directory without database files is an error ("no signatures loaded from
+ * DIR (...); use --database or --test-signatures"), as is a database that
+ * libclamav refuses (message names the file, cl_strerror and libclamav's own
+ * message, e.g. the line number).
+ *
+ * libclamav's own log messages never reach stderr: ov_clamav_init() routes
+ * them into a thread-local buffer (ov_clamav_last_message) so that errors can
+ * quote them.
  */
 #ifndef OVSCAN_SIGNATURES_SIGNATURES_H
 #define OVSCAN_SIGNATURES_SIGNATURES_H
@@ -31,7 +45,10 @@ struct ov_sigs_options {
 struct ov_sigs {
   struct cl_engine *engine;      /* compiled, ready to scan */
   unsigned int count;            /* signatures loaded */
-  char *version;                 /* e.g. "daily.cld 27480 (2024-12-01), main.cvd 62" or "custom" */
+  char *version;                 /* "main 62, daily 27480 (2024-12-01 10:00 UTC),
+                                    bytecode 335 + 2 custom files + test signatures";
+                                    the time is the daily database's build time
+                                    (clamscan --version shows the same) */
   double load_seconds;           /* load + compile wall time */
 };
 
@@ -39,7 +56,20 @@ struct ov_sigs {
 int ov_sigs_load (const struct ov_sigs_options *options, struct ov_sigs *out);
 void ov_sigs_free (struct ov_sigs *sigs);
 
-/* The project's test signatures as ClamAV .ndb text (for tests and docs). */
+/* The project's test signatures as ClamAV .ndb text (for tests and docs).
+ * Names: "Ovscan.Test.EICAR", "Ovscan.Test.ClamExe"; libclamav reports them
+ * with ".UNOFFICIAL" appended, as for every database that is not Cisco's. */
 const char *ov_sigs_test_ndb (void);
+#define OV_SIGS_TEST_EICAR "Ovscan.Test.EICAR"
+#define OV_SIGS_TEST_CLAM_EXE "Ovscan.Test.ClamExe"
+
+/* cl_init (once per process, thread-safe) and route libclamav's log messages
+ * away from stderr.  ov_sigs_load calls it; -1 + ov_error if cl_init fails. */
+int ov_clamav_init (void);
+
+/* The error/warning messages libclamav logged on this thread since the last
+ * ov_clamav_clear_messages() ("; "-separated, newest last, bounded), or "". */
+const char *ov_clamav_messages (void);
+void ov_clamav_clear_messages (void);
 
 #endif

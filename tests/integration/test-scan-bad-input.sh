@@ -80,9 +80,11 @@ r=$T/hostile
 mkdir -p "$r/names" "$r/loop/a/b" "$r/victim"
 printf '%s' "$eicar" > "$r/names/$(printf 'evil\nname')"
 printf '%s' "$eicar" > "$r/names/$(printf 'bad\xff\xfe\x1b[2Jutf8')"
-long=$r/names
-for i in $(seq 1 17); do long=$long/$(printf 'd%.0s' $(seq 1 240)); done
-mkdir -p "$long"; printf '%s' "$eicar" > "$long/deep.txt"
+# The guest path of deep.txt is 4100 bytes: longer than PATH_MAX and TSK's
+# own path buffer, so it is created with relative paths.
+( cd "$r/names"
+  for i in $(seq 1 17); do d=$(printf 'd%.0s' $(seq 1 240)); mkdir "$d"; cd "$d"; done
+  printf '%s' "$eicar" > deep.txt )
 head -c 100000 /dev/urandom > "$r/victim/corrupt-extents.bin"
 echo clean > "$r/victim/fine.txt"
 mkfs.ext4 -q -F -d "$r" "$T/hostile.raw" 64M >/dev/null
