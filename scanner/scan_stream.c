@@ -104,8 +104,14 @@ stream_pread (void *handle, void *buf, size_t count, off_t offset)
         s->read_error = NULL;
       return -1;
     }
-    if (r == 0)              /* end of stream earlier than its size */
-      break;
+    if (r == 0) {            /* the content ends before its size */
+      if (s->read_error == NULL
+          && asprintf (&s->read_error, "read failed at file offset %" PRIu64
+                       ": content ends before the file size (%" PRIu64 " bytes)",
+                       (uint64_t) offset + done, s->size) == -1)
+        s->read_error = NULL;
+      return -1;
+    }
     done += (size_t) r;
     s->bytes_read += (uint64_t) r;
   }
