@@ -1,0 +1,235 @@
+/* ovscan — fsmap: from the partition table to opened filesystems.
+ *
+ * Each partition (or the whole disk, if it has no table) becomes one
+ * struct ov_fs, in Linux partition-number order.  A volume TSK cannot open is
+ * kept with `error` set so callers can report it; swap (the "SWAPSPACE2"
+ * signature at the end of the first page) is kept with not_scanned_ok.
+ * Extended-partition containers and empty slots produce nothing.
+ *
+ * A partitionless disk is recognised by its first sector: a FAT/NTFS/exFAT
+ * boot sector also carries 0x55AA, so a sector whose OEM/FS fields name one
+ * of those is a filesystem, not an MBR; anything else without a table is
+ * tried as a filesystem at offset 0.
+ * Cost: one table parse, one TSK open per volume.
+ */
+#include "fsmap/internal.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+
+static int
+read_disk (void *opaque, void *buf, size_t count, uint64_t offset)
+{
+  return ov_disk_pread (opaque, buf, count, offset);
+}
+
+static bool
+looks_like_boot_sector (const unsigned char *s)
+{
+  if (s[0] != 0xeb && s[0] != 0xe9)
+    return false;
+  return memcmp (s + 3, "NTFS    ", 8) == 0
+    || memcmp (s + 3, "EXFAT   ", 8) == 0
+    || memcmp (s + 0x36, "FAT", 3) == 0
+    || memcmp (s + 0x52, "FAT32", 5) == 0;
+}
+
+/* True if the volume holds Linux swap (any page size up to 64 KiB). */
+static bool
+is_swap (struct ov_disk *disk, uint64_t offset, uint64_t size)
+{
+  static const unsigned pages[] = { 4096, 8192, 16384, 65536 };
+  char sig[10];
+  size_t i;
+
+  for (i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+    if (pages[i] > size || offset > UINT64_MAX - pages[i])
+      break;
+    if (ov_disk_pread (disk, sig, sizeof sig, offset + pages[i] - 10) == -1)
+      return false;
+    if (memcmp (sig, "SWAPSPACE2", 10) == 0)
+      return true;
+  }
+  return false;
+}
+
+void
+ov_fs_free (struct ov_fs *fs)
+{
+  struct ov_fs_tsk *t;
+
+  if (fs == NULL)
+    return;
+  t = fs->priv;
+  if (t) {
+    if (t->fs)
+      tsk_fs_close (t->fs);
+    free (t->mft_runs);
+    free (t);
+  }
+  free (fs->error);
+  free (fs);
+}
+
+static struct ov_fs *
+add_fs (struct ov_fsmap *map, unsigned partition, uint64_t offset,
+        uint64_t size)
+{
+  struct ov_fs *fs, **v;
+
+  fs = calloc (1, sizeof *fs);
+  v = realloc (map->fs, (map->nfs + 1) * sizeof *v);
+  if (fs == NULL || v == NULL) {
+    free (fs);
+    if (v)
+      map->fs = v;
+    ov_error_errno (errno, "%s: allocating a volume", ov_disk_label (map->disk));
+    return NULL;
+  }
+  map->fs = v;
+  fs->index = map->nfs;
+  fs->partition = partition;
+  if (partition)
+    snprintf (fs->label, sizeof fs->label, "p%u", partition);
+  fs->offset = offset;
+  fs->size = size;
+  map->fs[map->nfs++] = fs;
+  return fs;
+}
+
+static void
+set_fs_error (struct ov_fs *fs, const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
+
+static void
+set_fs_error (struct ov_fs *fs, const char *fmt, ...)
+{
+  va_list ap;
+  char *s;
+
+  va_start (ap, fmt);
+  if (vasprintf (&s, fmt, ap) == -1)
+    s = NULL;
+  va_end (ap);
+  free (fs->error);
+  fs->error = s ? s : strdup ("out of memory");
+}
+
+/* Open the filesystem of one volume; failures land in fs->error. */
+static int
+open_fs (struct ov_fsmap *map, struct ov_fs *fs)
+{
+  const char *where = fs->label[0] ? fs->label : "disk";
+  struct ov_fs_tsk *t;
+  TSK_FS_INFO *tfs;
+  uint64_t fs_bytes;
+
+  tsk_error_reset ();
+  tfs = tsk_fs_open_img (map->img, (TSK_OFF_T) fs->offset, TSK_FS_TYPE_DETECT);
+  if (tfs == NULL) {
+    if (is_swap (map->disk, fs->offset, fs->size)) {
+      snprintf (fs->type, sizeof fs->type, "swap");
+      fs->not_scanned_ok = true;
+      set_fs_error (fs, "%s: Linux swap space at offset %" PRIu64
+                    ": nothing to scan", where, fs->offset);
+      return 0;
+    }
+    set_fs_error (fs, "%s: no filesystem recognised at offset %" PRIu64
+                  " (%" PRIu64 " bytes): %s", where, fs->offset, fs->size,
+                  ov_tsk_error ());
+    return 0;
+  }
+  snprintf (fs->type, sizeof fs->type, "%s", tsk_fs_type_toname (tfs->ftype));
+  fs->block_size = tfs->block_size;
+  if (tfs->block_size == 0
+      || tfs->block_count > UINT64_MAX / tfs->block_size) {
+    set_fs_error (fs, "%s (%s): block count %" PRIu64 " x %u overflows",
+                  where, fs->type, (uint64_t) tfs->block_count,
+                  tfs->block_size);
+    tsk_fs_close (tfs);
+    return 0;
+  }
+  /* The filesystem may claim more than its volume: trust the smaller. */
+  fs_bytes = (uint64_t) tfs->block_count * tfs->block_size;
+  if (fs_bytes < fs->size)
+    fs->size = fs_bytes;
+  t = calloc (1, sizeof *t);
+  if (t == NULL) {
+    tsk_fs_close (tfs);
+    ov_error_errno (errno, "calloc");
+    return -1;
+  }
+  t->fs = tfs;
+  fs->priv = t;
+  ov_runs_prepare_fs (fs, map->disk);
+  return 0;
+}
+
+int
+ov_volumes_open (struct ov_fsmap *map)
+{
+  struct ov_disk *disk = map->disk;
+  struct ov_partition_table table;
+  unsigned char s0[512];
+  size_t i;
+
+  if (ov_disk_size (disk) >= sizeof s0) {
+    if (ov_disk_pread (disk, s0, sizeof s0, 0) == -1)
+      return -1;
+  }
+  else
+    memset (s0, 0, sizeof s0);
+
+  if (looks_like_boot_sector (s0))
+    table.kind = OV_TABLE_NONE, table.nparts = 0, table.parts = NULL,
+      table.warning = NULL;
+  else if (ov_partitions_read (read_disk, disk, ov_disk_size (disk),
+                               &table) == -1) {
+    ov_error_prefix ("%s: reading the partition table", ov_disk_label (disk));
+    return -1;
+  }
+
+  if (table.kind == OV_TABLE_NONE) {
+    struct ov_fs *fs = add_fs (map, 0, 0, ov_disk_size (disk));
+    ov_partition_table_free (&table);
+    if (fs == NULL || open_fs (map, fs) == -1)
+      return -1;
+    return 0;
+  }
+
+  map->partitioned = true;
+  for (i = 0; i < table.nparts; i++) {
+    const struct ov_partition *p = &table.parts[i];
+    struct ov_fs *fs = add_fs (map, p->number, p->start, p->length);
+
+    if (fs == NULL)
+      goto err;
+    if (p->error) {
+      fs->error = strdup (p->error);
+      if (fs->error == NULL)
+        goto err;
+      continue;
+    }
+    if (open_fs (map, fs) == -1)
+      goto err;
+  }
+  if (table.warning) {
+    /* Keep the table's own problem visible: an ov_fs with no volume. */
+    struct ov_fs *fs = add_fs (map, 0, 0, 0);
+    if (fs == NULL)
+      goto err;
+    snprintf (fs->label, sizeof fs->label, "table");
+    set_fs_error (fs, "partition table: %s", table.warning);
+  }
+  ov_partition_table_free (&table);
+  return 0;
+ err:
+  ov_partition_table_free (&table);
+  return -1;
+}
