@@ -94,10 +94,11 @@ now_ms (void)
 static char *
 qemu_nbd_stderr (const struct nbd_disk *h, off_t from)
 {
-  char buf[STDERR_TAIL + 1];
+  char buf[STDERR_TAIL];
+  char folded[2 * STDERR_TAIL];
   struct stat st;
   ssize_t n;
-  size_t len, i;
+  size_t len, i, j;
 
   if (h->errfd == -1 || fstat (h->errfd, &st) == -1 || st.st_size <= from)
     return strdup ("");
@@ -109,11 +110,15 @@ qemu_nbd_stderr (const struct nbd_disk *h, off_t from)
   len = n;
   while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
     len--;
-  buf[len] = '\0';
-  for (i = 0; i < len; i++)
-    if (buf[i] == '\n')
-      buf[i] = ';';
-  return ov_quote_bytes (buf, len);
+  for (i = j = 0; i < len; i++) {
+    if (buf[i] == '\n') {
+      folded[j++] = ';';
+      folded[j++] = ' ';
+    }
+    else
+      folded[j++] = buf[i];
+  }
+  return ov_quote_bytes (folded, j);
 }
 
 /* Record a libnbd failure of `what`, with qemu-nbd's new stderr if any. */
@@ -123,10 +128,13 @@ nbd_failure (struct nbd_disk *h, const char *what)
   const char *msg = nbd_get_error ();
   CLEANUP_FREE char *qemu = qemu_nbd_stderr (h, h->errfd_seen);
 
+  /* libnbd's messages start with the name of the failing call. */
   if (qemu && qemu[0])
     ov_error ("%s", qemu);
+  else if (msg)
+    ov_error ("%s", msg);
   else
-    ov_error ("%s: %s", what, msg ? msg : "unknown libnbd error");
+    ov_error ("%s: unknown libnbd error", what);
 }
 
 static void
