@@ -44,7 +44,18 @@ struct ov_scan_result {
 };
 
 /* Scan one file.  Never fails as a whole: problems become verdict=error with
- * result->error set.  `disk` is the calling thread's own handle. */
+ * result->error set.  `disk` is the calling thread's own handle.
+ *   size 0                  clean, nothing read
+ *   size > max_filesize     skipped, "larger than --max-filesize (N bytes)"
+ *                           (0 = OV_DEFAULT_MAX_FILESIZE; also skipped above
+ *                           the engine's own limit, which libclamav caps at
+ *                           2 GiB - 3)
+ *   a read fails, or the    error, "read failed at file offset X: …", even
+ *   content ends early      if libclamav carried on and said clean; a
+ *                           detection still wins
+ *   libclamav error         error, cl_strerror + libclamav's message
+ * max_scansize is applied to the engine by signatures/ (ov_sigs_options).
+ * bytes_read counts bytes delivered to libclamav (zeros of holes included). */
 void ov_scan_file (const struct cl_engine *engine,
                    const struct ov_scan_limits *limits,
                    struct ov_fsmap *map, struct ov_disk *disk,
