@@ -75,7 +75,7 @@ images_gpt_ext4_ntfs () {
   tmp=$(mktemp -d)
   rm -f "$img"
   truncate -s 80M "$img"
-  sgdisk -q -n1:2048:+32M -t1:8300 -n2:67584:+32M -t2:0700 "$img" >/dev/null || return 1
+  sgdisk -o -n1:2048:+32M -t1:8300 -n2:67584:+32M -t2:0700 "$img" >/dev/null || return 1
   images_ext4 "$tmp/p1" "$src_ext" 32M || return 1
   images_ntfs_fill "$tmp/p2" "$src_ntfs" || return 1
   dd if="$tmp/p1" of="$img" bs=512 seek=2048 conv=notrunc status=none
