@@ -2,7 +2,7 @@
 # ovscan scan, end to end, on a partitionless ext4 disk written by mkfs.ext4 -d:
 # as qcow2, as raw, and as a qcow2 overlay whose planted file lives in the
 # base.  Planted: EICAR and clamav-testfiles variants in deep directories,
-# names with spaces and UTF-8, a sparse file with EICAR after a 64 MiB hole,
+# names with spaces and UTF-8, a sparse file with EICAR after a 1 MiB hole,
 # a hard link.  Asserts every detection at its exact guest path, nothing clean
 # flagged, exit status 1, JSON records, --exclude, --max-filesize, and that
 # the sum of sizes ovscan reports equals the tree's.
@@ -22,8 +22,8 @@ cp "$TESTFILES/clam-upx.exe" "$root/home/bob/a/b/c/packed.exe"
 cp /bin/ls /bin/bash /bin/cat "$root/usr/bin/"
 cp /etc/services "$root/srv/"
 ln "$root/home/bob/a/b/c/d/e/eicar.com" "$root/srv/eicar-link"
-# A sparse file: 64 MiB hole, then EICAR.
-printf '%s' "$eicar" | dd of="$root/srv/sparse.bin" bs=1M seek=64 conv=notrunc status=none
+# A sparse file: a 1 MiB hole (under the 2M limit used below), then EICAR.
+printf '%s' "$eicar" | dd of="$root/srv/sparse.bin" bs=1M seek=1 conv=notrunc status=none
 # A clean file bigger than --max-filesize used below, with EICAR inside.
 { head -c 3M /dev/zero; printf '%s' "$eicar"; } > "$root/srv/big.bin"
 # Many small clean files.
