@@ -112,9 +112,8 @@ on_filesystem (void *opaque, const struct ov_fs *fs)
              stdout);
     }
     if (!fs->not_scanned_ok || !out->quiet)
-      fprintf (stderr, "%s: %s: %s%sfilesystem at offset %llu not scanned: %s\n",
-               ov_program_name, out->target, fs->label, fs->label[0] ? ": " : "",
-               (unsigned long long) fs->offset, fs->error);
+      fprintf (stderr, "%s: %s: not scanned: %s\n",
+               ov_program_name, out->target, fs->error);
     return;
   }
   snprintf (out->fs_list + n, sizeof out->fs_list - n, "%s%s%s%s",

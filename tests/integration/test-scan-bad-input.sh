@@ -33,7 +33,7 @@ expect_error missing "nope\.qcow2.*(No such file|not found)"
 # 2. Not a disk image at all: probed as raw, no filesystem on it.
 head -c 100000 /etc/services > "$T/text.img" 2>/dev/null || cp /etc/services "$T/text.img"
 run_scan text "$T/text.img" --test-signatures
-expect_error text "text\.img.*no partition table or filesystem"
+expect_error text "text\.img.*no (partition table or )?filesystem"
 
 # 3. A truncated qcow2 and 4. one with a broken header.
 mkdir -p "$T/root/etc"; echo hello > "$T/root/etc/hostname"
@@ -66,12 +66,12 @@ printf '\x00\x00\x00\x10' | dd of="$T/mbr.raw" bs=1 seek=$((446 + 16 + 12)) conv
 run_scan pastend "$T/mbr.raw" --format raw --test-signatures --json
 expect_eq "$status" 1 "pastend: exit status (detection in p1 wins over the p2 error)"
 grep -q '"path":"p1:/x/eicar.txt".*"verdict":"infected"' "$T/pastend.out" || fail "pastend: p1 not scanned"
-grep -Eq 'p2.*(past|beyond|end of the disk)' "$T/pastend.err" || fail "pastend: no error naming p2"
+grep -Eq '(p2|partition 2).*(past|beyond)' "$T/pastend.err" || fail "pastend: no error naming p2"
 
 # 7. Garbage where the superblock should be.
 head -c 8M /dev/urandom > "$T/garbage.raw"
 run_scan garbage "$T/garbage.raw" --format raw --test-signatures
-expect_error garbage "garbage\.raw.*no partition table or filesystem"
+expect_error garbage "garbage\.raw.*no (partition table or )?filesystem"
 
 # 8. Hostile names and broken metadata in ext4: a name with a newline, one
 #    with invalid UTF-8 and a terminal escape, a path of > 4000 bytes; an inode
