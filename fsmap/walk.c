@@ -139,12 +139,18 @@ build_streams (struct walk *w, TSK_FS_FILE *file, const char *path,
 {
   uint64_t inode = file->meta->addr;
   bool ntfs = TSK_FS_TYPE_ISNTFS (w->tfs->ftype);
-  int nattr, i;
+  int nattr, i, matched = 0;
 
   tsk_error_reset ();
   nattr = tsk_fs_file_attr_getsize (file);
   if (nattr < 0) {
     report (w, inode, path, "cannot load attributes: %s", ov_tsk_error ());
+    return 0;
+  }
+  if (!named_only && (nattr == 0 || (!ntfs && tsk_fs_file_attr_get (file) == NULL))) {
+    report (w, inode, path, "no data stream could be loaded: %s",
+            tsk_error_get () ? tsk_error_get ()
+            : "TSK found none (corrupt block map or extent tree?)");
     return 0;
   }
   for (i = 0; i < nattr; i++) {
@@ -162,6 +168,7 @@ build_streams (struct walk *w, TSK_FS_FILE *file, const char *path,
     else if (a != tsk_fs_file_attr_get (file))
       continue;                 /* the default stream only */
     stream = ntfs && !is_default_stream_name (a->name) ? a->name : NULL;
+    matched++;
     if (named_only && stream == NULL)
       continue;
 
@@ -201,6 +208,10 @@ build_streams (struct walk *w, TSK_FS_FILE *file, const char *path,
       report (w, inode, path, "%s", ov_last_error ());
     (*out)[(*nout)++] = f;
   }
+  if (!named_only && matched == 0)
+    report (w, inode, path, "no data stream could be loaded: %s",
+            tsk_error_get () ? tsk_error_get ()
+            : "TSK found none (corrupt run list or attribute?)");
   return 0;
 }
 
@@ -399,6 +410,9 @@ walk_dir (struct walk *w, uint64_t dir_inode, const char *path,
     }
     else if (file->meta->type == TSK_FS_META_TYPE_REG && !child_system)
       r = visit_file (w, file, child);
+    else if (file->meta->type == TSK_FS_META_TYPE_UNDEF && !child_system)
+      report (w, addr, child, "metadata unreadable: %s",
+              tsk_error_get () ? tsk_error_get () : "type undefined");
     tsk_fs_file_close (file);
     free (child);
   }
