@@ -8,7 +8,7 @@ SUDO=
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends \
     build-essential cmake pkg-config \
-    libnbd-dev libnbd-bin nbdfuse qemu-utils qemu-block-extra \
+    libnbd-dev libnbd-bin nbdfuse nbdkit qemu-utils qemu-block-extra \
     libclamav-dev clamav clamav-testfiles \
     libsqlite3-dev sqlite3 libcmocka-dev libtsk-dev sleuthkit libjson-c-dev \
     e2fsprogs ntfs-3g dosfstools exfatprogs mtools gdisk parted fdisk util-linux \
