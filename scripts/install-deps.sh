@@ -11,5 +11,5 @@ $SUDO apt-get install -y -q --no-install-recommends \
     libnbd-dev libnbd-bin nbdfuse nbdkit qemu-utils qemu-block-extra \
     libclamav-dev clamav clamav-testfiles \
     libsqlite3-dev sqlite3 libcmocka-dev libtsk-dev sleuthkit libjson-c-dev \
-    e2fsprogs ntfs-3g dosfstools exfatprogs mtools gdisk parted fdisk util-linux \
+    e2fsprogs ntfs-3g dosfstools exfatprogs exfat-fuse mtools gdisk parted fdisk util-linux \
     fuse3 file xxd
