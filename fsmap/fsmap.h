@@ -60,7 +60,7 @@ struct ov_fs {
   uint32_t block_size;       /* filesystem block/cluster size, 0 if unknown */
   char *error;               /* NULL, or why this volume was not read */
   bool not_scanned_ok;       /* true for volumes with nothing to scan (swap) */
-  void *priv;                /* TSK_FS_INFO * */
+  void *priv;                /* fsmap-private (struct ov_fs_tsk: TSK_FS_INFO * and more) */
 };
 
 enum ov_run_kind {
