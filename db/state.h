@@ -1,0 +1,181 @@
+/* ovscan — the state database: disks, polls, files, verdicts, and the
+ * block->file reverse map, in one sqlite file per host (WAL mode).
+ *
+ * Ownership: every SQL statement of ovscan lives in db/.  Callers see plain
+ * structs and callbacks, never sqlite3_stmt.
+ *
+ * Schema (versioned with PRAGMA user_version; db/migrations.c upgrades an
+ * older file in one transaction, refuses a newer one):
+ *   disks(id, name UNIQUE, image, format, tracker, granularity, bitmap,
+ *         generation, size, created)
+ *   polls(id, disk_id, started, finished, mode, tracker, reason, dirty_bytes,
+ *         files_scanned, bytes_scanned, infected, errors, sig_version, status)
+ *   filesystems(id, disk_id, label, offset, size, type, identity)
+ *   files(id, fs_id, inode, attr_type, attr_id, stream, size, orphan,
+ *         runs_digest, content_digest, verdict, signature, error,
+ *         scanned_poll, sig_version, changed_poll)
+ *   paths(file_id, path BLOB)              -- every hard link
+ *   runs(file_id, disk_start, disk_end, kind)  -- the reverse map; each
+ *         stored piece is at most OV_STATE_MAX_RUN bytes long so that an
+ *         overlap query is an index range scan on disk_start
+ *   poll_files(poll_id, path BLOB, fs_label, inode, size, change, verdict,
+ *         signature, error)                -- each poll's dirty-file list
+ *
+ * Transactions: a poll's writes (files, runs, poll_files, the poll row and
+ * the disk's new tracker state) are one transaction: either the whole poll is
+ * committed or none of it, so the tracker can drop its frozen bitmap only
+ * after ov_state_commit() returned 0.
+ */
+#ifndef OVSCAN_DB_STATE_H
+#define OVSCAN_DB_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fsmap/fsmap.h"
+
+#define OV_STATE_SCHEMA_VERSION 1
+#define OV_STATE_MAX_RUN (1ULL << 20)   /* reverse-map pieces are <= 1 MiB */
+
+struct ov_state;
+
+/* The default path: /var/lib/ovscan/state.db for root, else
+ * $XDG_STATE_HOME/ovscan/state.db (default ~/.local/state/ovscan/state.db).
+ * malloc'd. */
+char *ov_state_default_path (void);
+
+/* Open (creating the file and its directory if needed), set WAL, a busy
+ * timeout, foreign keys, and migrate.  NULL + ov_error (naming the path). */
+struct ov_state *ov_state_open (const char *path);
+void ov_state_close (struct ov_state *st);
+
+int ov_state_begin (struct ov_state *st);     /* BEGIN IMMEDIATE */
+int ov_state_commit (struct ov_state *st);
+void ov_state_rollback (struct ov_state *st);
+
+/* ---- disks ---- */
+struct ov_disk_record {
+  int64_t id;
+  char *name;
+  char *image;                 /* absolute path or NBD URI */
+  char *format;                /* "qcow2", "raw", … (never NULL once added) */
+  char *tracker;               /* "bitmap" | "full" */
+  uint32_t granularity;        /* bitmap granularity in bytes */
+  char *bitmap;                /* bitmap recording since the last committed poll, or NULL */
+  uint64_t generation;         /* bitmaps are named ovscan-<generation> */
+  uint64_t size;               /* disk size at the last committed poll (0 = never polled) */
+  int64_t last_poll;           /* id of the last committed poll, 0 if none */
+};
+void ov_disk_record_clear (struct ov_disk_record *r);
+
+/* -1 + ov_error if the name exists ("disk NAME already exists"). */
+int ov_state_add_disk (struct ov_state *st, struct ov_disk_record *r);  /* sets r->id */
+/* 0 found, 1 not found (no error set), -1 error. */
+int ov_state_get_disk (struct ov_state *st, const char *name, struct ov_disk_record *r);
+typedef int (*ov_disk_record_cb) (void *opaque, const struct ov_disk_record *r);
+int ov_state_list_disks (struct ov_state *st, ov_disk_record_cb cb, void *opaque);
+int ov_state_remove_disk (struct ov_state *st, const char *name);  /* 1 if not found */
+/* Store bitmap, generation, granularity and size of r (by r->id). */
+int ov_state_update_disk_tracker (struct ov_state *st, const struct ov_disk_record *r);
+
+/* ---- polls ---- */
+struct ov_poll_record {
+  int64_t id;
+  int64_t disk_id;
+  double started, finished;    /* unix time */
+  const char *mode;            /* "full" | "incremental" | "quiet" */
+  const char *tracker;         /* "bitmap" | "full" */
+  const char *reason;          /* why full, or NULL */
+  uint64_t dirty_bytes;
+  uint64_t files_scanned, bytes_scanned, infected, errors;
+  const char *sig_version;     /* NULL if the engine was not loaded */
+  const char *status;          /* "ok" | "errors" */
+};
+/* Insert the poll row (inside the caller's transaction); sets p->id. */
+int ov_state_add_poll (struct ov_state *st, struct ov_poll_record *p);
+int ov_state_update_poll (struct ov_state *st, const struct ov_poll_record *p);
+/* Polls of a disk, newest first; strings valid during the callback only. */
+typedef int (*ov_poll_record_cb) (void *opaque, const struct ov_poll_record *p);
+int ov_state_list_polls (struct ov_state *st, int64_t disk_id, ov_poll_record_cb cb, void *opaque);
+/* 0 found, 1 not found, -1 error; strings in p are malloc'd: free with
+ * ov_poll_record_clear. */
+int ov_state_get_poll (struct ov_state *st, int64_t poll_id, struct ov_poll_record *p);
+void ov_poll_record_clear (struct ov_poll_record *p);
+
+/* ---- filesystems ---- */
+struct ov_fs_record {
+  int64_t id;
+  int64_t disk_id;
+  const char *label;           /* "" or "p2" */
+  uint64_t offset, size;
+  const char *type;
+  const char *identity;        /* UUID / serial / superblock digest: a reformat changes it */
+};
+/* Find by (disk_id, label, offset); insert if absent.  Sets r->id; *changed
+ * = true if it existed with another type/size/identity (then updated). */
+int ov_state_put_fs (struct ov_state *st, struct ov_fs_record *r, bool *changed);
+/* Forget every file of a filesystem (reformat, full poll). */
+int ov_state_clear_fs_files (struct ov_state *st, int64_t fs_id);
+
+/* ---- files ---- */
+struct ov_file_key {
+  int64_t fs_id;
+  uint64_t inode;
+  uint32_t attr_type;
+  uint16_t attr_id;
+};
+struct ov_file_record {
+  int64_t id;
+  struct ov_file_key key;
+  uint64_t size;
+  bool orphan;
+  uint8_t runs_digest[32];     /* digest of the run list (see ov_runs_digest) */
+  uint8_t content_digest[32];  /* of resident content, all zero if none */
+  char **paths;                /* sorted */
+  size_t npaths;
+  const char *verdict;         /* "clean" | "infected" | "error" | "skipped" */
+  const char *signature;
+  const char *error;
+  int64_t scanned_poll;
+  int64_t changed_poll;
+  const char *sig_version;
+};
+/* Insert or replace the file (by key) with its paths and runs (replaced). */
+int ov_state_put_file (struct ov_state *st, const struct ov_file_record *r,
+                       const struct ov_run *runs, size_t nruns);
+/* 0 found (r filled; strings valid until the next call on st), 1 not found. */
+int ov_state_get_file (struct ov_state *st, const struct ov_file_key *key,
+                       struct ov_file_record *r);
+int ov_state_delete_file (struct ov_state *st, int64_t file_id);
+/* Every file of a filesystem (strings valid during the callback only). */
+typedef int (*ov_file_record_cb) (void *opaque, const struct ov_file_record *r);
+int ov_state_list_fs_files (struct ov_state *st, int64_t fs_id, ov_file_record_cb cb, void *opaque);
+/* Files whose runs overlap disk bytes [offset, offset+length) — the reverse
+ * map.  Each file at most once per call. */
+int ov_state_files_overlapping (struct ov_state *st, int64_t fs_id,
+                                uint64_t offset, uint64_t length,
+                                ov_file_record_cb cb, void *opaque);
+/* Number of files and of run pieces (for status and benchmarks). */
+int ov_state_count_files (struct ov_state *st, int64_t disk_id, uint64_t *files, uint64_t *runs);
+
+/* ---- per-poll dirty-file list ---- */
+struct ov_poll_file {
+  const char *path;            /* raw guest bytes (quote before printing) */
+  const char *fs_label;
+  uint64_t inode;
+  uint64_t size;
+  const char *change;          /* "new" | "modified" | "deleted" | "renamed" | "metadata" */
+  const char *verdict;         /* "clean" | "infected" | "error" | "skipped" | "none" */
+  const char *signature;
+  const char *error;
+};
+int ov_state_add_poll_file (struct ov_state *st, int64_t poll_id, const struct ov_poll_file *f);
+typedef int (*ov_poll_file_cb) (void *opaque, const struct ov_poll_file *f);
+int ov_state_list_poll_files (struct ov_state *st, int64_t poll_id, ov_poll_file_cb cb, void *opaque);
+
+/* SHA-256 over the run list (file_offset, disk_offset, length, kind of every
+ * run, little-endian): equal digests = same placement on disk. */
+void ov_runs_digest (const struct ov_run *runs, size_t nruns, uint8_t out[32]);
+
+#endif
