@@ -128,7 +128,7 @@ done
 # Every copy of clamav-testfiles that came along with /usr/share is a
 # detection too (for the project's clam.exe signature, via the unpackers):
 # listed here for information; the bench compares the two tools' sets.
-(cd "$STAGE" && find . -path '*/clamav-testfiles/*' -type f | sed 's|^\.||') >> "$OUT/fullscan.expected.new"
+(cd "$STAGE" && find . -path '*/share/clamav-testfiles/*' -type f | sed 's|^\.||') >> "$OUT/fullscan.expected.new"
 LC_ALL=C sort -o "$OUT/fullscan.expected" "$OUT/fullscan.expected.new"
 rm -f "$OUT/fullscan.expected.new"
 
