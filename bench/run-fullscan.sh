@@ -16,6 +16,7 @@
 #               both the raw and the qcow2 file in the page cache (CPU cost only)
 #   MAX_FILESIZE / MAX_SCANSIZE  limits given to both tools (default 100M / 400M,
 #               clamscan's defaults)
+#   REUSE_IMAGE=1  keep an existing image even if /usr changed since
 #   ONLY        "clamscan" to measure clamscan alone (also the automatic
 #               fallback, said loudly, when ovscan cannot run yet)
 #
