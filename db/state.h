@@ -132,6 +132,8 @@ struct ov_file_record {
   bool orphan;
   uint8_t runs_digest[32];     /* digest of the run list (see ov_runs_digest) */
   uint8_t content_digest[32];  /* of resident content, all zero if none */
+  uint8_t meta_digest[32];     /* of mode, uid, gid, mtime, ctime (see
+                                  ov_meta_digest): a "metadata" change */
   char **paths;                /* sorted */
   size_t npaths;
   const char *verdict;         /* "clean" | "infected" | "error" | "skipped" */
@@ -177,5 +179,9 @@ int ov_state_list_poll_files (struct ov_state *st, int64_t poll_id, ov_poll_file
 /* SHA-256 over the run list (file_offset, disk_offset, length, kind of every
  * run, little-endian): equal digests = same placement on disk. */
 void ov_runs_digest (const struct ov_run *runs, size_t nruns, uint8_t out[32]);
+
+/* SHA-256 over a file's mode, uid, gid, mtime, ctime (with nanoseconds),
+ * little-endian. */
+void ov_meta_digest (const struct ov_file *f, uint8_t out[32]);
 
 #endif

@@ -96,6 +96,13 @@ struct ov_file {
   size_t nruns;
   unsigned char *resident;   /* resident/inline bytes (size bytes), or NULL */
   bool orphan;               /* no directory entry references it */
+  /* Metadata, to tell a "metadata" change (chmod, chown, utime) from none.
+   * ctime is the inode change time where the filesystem has one (ext, NTFS
+   * MFT-changed time), else 0. */
+  uint32_t mode;             /* permission bits as TSK gives them */
+  uint32_t uid, gid;
+  int64_t mtime, ctime;      /* seconds */
+  uint32_t mtime_nsec, ctime_nsec;
   bool needs_tsk;            /* content must be read through TSK (compressed,
                                 encrypted, or runs could not be trusted) */
 };

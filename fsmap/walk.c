@@ -184,6 +184,13 @@ build_streams (struct walk *w, TSK_FS_FILE *file, const char *path,
     f->fs = w->fs;
     f->inode = inode;
     f->orphan = orphan;
+    f->mode = (uint32_t) file->meta->mode;
+    f->uid = (uint32_t) file->meta->uid;
+    f->gid = (uint32_t) file->meta->gid;
+    f->mtime = file->meta->mtime;
+    f->mtime_nsec = file->meta->mtime_nano;
+    f->ctime = file->meta->ctime;
+    f->ctime_nsec = file->meta->ctime_nano;
     if (stream && (f->stream = strdup (stream)) == NULL) {
       free (f);
       ov_error_errno (errno, "strdup");
