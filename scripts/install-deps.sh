@@ -8,8 +8,8 @@ SUDO=
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends \
     build-essential cmake pkg-config \
-    libnbd-dev libnbd-bin nbdfuse nbdkit qemu-utils qemu-block-extra \
+    libnbd-dev libnbd-bin nbdfuse nbdkit qemu-utils qemu-block-extra qemu-system-common \
     libclamav-dev clamav clamav-testfiles \
     libsqlite3-dev sqlite3 libcmocka-dev libtsk-dev sleuthkit libjson-c-dev \
     e2fsprogs ntfs-3g dosfstools exfatprogs exfat-fuse mtools gdisk parted fdisk util-linux \
-    fuse3 file xxd
+    fuse3 file xxd python3
