@@ -22,7 +22,6 @@
 #include "common/vector.h"
 #include "scanner/fullscan.h"
 
-DEFINE_VECTOR (const_string_vector, const char *);
 
 struct scan_output {
   const char *target;
@@ -49,17 +48,10 @@ usage (FILE *fp)
 "nbd+unix:///EXPORT?socket=PATH) such as a running VM's export.\n"
 "\n"
 "Options:\n"
-"  -d, --database PATH     ClamAV database directory or file (repeatable;\n"
-"                          default %s)\n"
-"      --test-signatures   also load ovscan's own test signatures (EICAR,\n"
-"                          clamav-testfiles' clam.exe)\n"
+OV_ENGINE_OPTIONS_HELP
 "      --exclude GLOB      skip files whose guest path matches GLOB (fnmatch;\n"
 "                          tried on 'p2:/x/y' and '/x/y'; repeatable)\n"
-"      --max-filesize N    skip files larger than N (default 100M)\n"
-"      --max-scansize N    read at most N bytes per file incl. archive\n"
-"                          members (default 400M)\n"
 "  -f, --format FMT        image format (qcow2, raw, vmdk, ...); default: probed\n"
-"  -j, --threads N         scan threads (default: number of CPUs)\n"
 "      --json              JSON lines: one object per file, then a summary\n"
 "  -q, --quiet             print only detections and errors\n"
 "  -h, --help              show this help\n"
@@ -70,8 +62,7 @@ usage (FILE *fp)
 "shown as \\xNN, a backslash as \\\\.\n"
 "\n"
 "Exit status: 0 nothing found, 1 something found, 2 an error kept part of\n"
-"the disk from being scanned (when both, 1).\n",
-           OV_DEFAULT_DATABASE_DIR);
+"the disk from being scanned (when both, 1).\n");
 }
 
 static void
@@ -253,64 +244,44 @@ print_summary (const struct scan_output *out, const struct ov_fullscan_summary *
           (int) s->seconds / 60, (int) s->seconds % 60);
 }
 
-enum { OPT_TEST_SIGS = 256, OPT_EXCLUDE, OPT_MAX_FILESIZE, OPT_MAX_SCANSIZE,
-       OPT_JSON };
+enum { OPT_EXCLUDE = OV_OPT_FIRST_COMMAND_OPTION, OPT_JSON };
 
 int
 ov_cmd_scan (int argc, char **argv)
 {
   static const struct option long_options[] = {
-    { "database", required_argument, NULL, 'd' },
-    { "test-signatures", no_argument, NULL, OPT_TEST_SIGS },
+    OV_ENGINE_LONG_OPTIONS,
     { "exclude", required_argument, NULL, OPT_EXCLUDE },
-    { "max-filesize", required_argument, NULL, OPT_MAX_FILESIZE },
-    { "max-scansize", required_argument, NULL, OPT_MAX_SCANSIZE },
     { "format", required_argument, NULL, 'f' },
-    { "threads", required_argument, NULL, 'j' },
     { "json", no_argument, NULL, OPT_JSON },
     { "quiet", no_argument, NULL, 'q' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  const_string_vector databases = VECTOR_INIT, excludes = VECTOR_INIT;
-  struct ov_sigs_options sig_options = { 0 };
-  struct ov_fullscan_options options = {
-    .limits = { OV_DEFAULT_MAX_FILESIZE, OV_DEFAULT_MAX_SCANSIZE },
-  };
+  struct ov_engine_options eo;
+  ov_cli_strings excludes = VECTOR_INIT;
+  struct ov_fullscan_options options = { 0 };
   struct ov_fullscan_events events = {
     .on_signatures = on_signatures, .on_filesystem = on_filesystem,
     .on_walked = on_walked, .on_error = on_error, .on_result = on_result,
   };
   struct ov_fullscan_summary summary;
   struct scan_output out = { 0 };
-  long threads = sysconf (_SC_NPROCESSORS_ONLN);
-  int c, status = OV_EXIT_ERROR;
-  char *end;
+  int c, r, status = OV_EXIT_ERROR;
 
+  ov_engine_options_init (&eo);
   optind = 1;
-  while ((c = getopt_long (argc, argv, "d:f:j:qh", long_options, NULL)) != -1) {
+  while ((c = getopt_long (argc, argv, OV_ENGINE_SHORT_OPTIONS "f:qh",
+                           long_options, NULL)) != -1) {
+    if ((r = ov_engine_option (&eo, c, optarg)) == -1)
+      goto done;
+    if (r == 1)
+      continue;
     switch (c) {
-    case 'd':
-      if (const_string_vector_append (&databases, optarg) == -1) goto oom;
-      break;
-    case OPT_TEST_SIGS: sig_options.test_signatures = true; break;
     case OPT_EXCLUDE:
-      if (const_string_vector_append (&excludes, optarg) == -1) goto oom;
-      break;
-    case OPT_MAX_FILESIZE:
-      if (ov_parse_size (optarg, &options.limits.max_filesize) == -1) goto bad_option;
-      break;
-    case OPT_MAX_SCANSIZE:
-      if (ov_parse_size (optarg, &options.limits.max_scansize) == -1) goto bad_option;
+      if (ov_cli_strings_append (&excludes, optarg) == -1) goto oom;
       break;
     case 'f': options.disk.format = optarg; break;
-    case 'j':
-      threads = strtol (optarg, &end, 10);
-      if (*end || threads < 1 || threads > 64) {
-        ov_cli_error ("--threads: expected a number from 1 to 64, got '%s'", optarg);
-        goto done;
-      }
-      break;
     case OPT_JSON: out.json = true; break;
     case 'q': out.quiet = true; break;
     case 'h': usage (stdout); status = OV_EXIT_CLEAN; goto done;
@@ -325,15 +296,13 @@ ov_cmd_scan (int argc, char **argv)
     goto done;
   }
   out.target = argv[optind];
-  sig_options.databases = databases.ptr;
-  sig_options.ndatabases = databases.len;
-  sig_options.max_filesize = options.limits.max_filesize;
-  sig_options.max_scansize = options.limits.max_scansize;
+  ov_engine_options_finish (&eo);
   options.target = out.target;
-  options.sigs = &sig_options;
+  options.sigs = &eo.sigs;
+  options.limits = eo.limits;
   options.excludes = excludes.ptr;
   options.nexcludes = excludes.len;
-  options.workers = threads < 1 ? 1 : (unsigned) threads;
+  options.workers = eo.threads;
   out.progress = ov_progress_new (stderr, !out.quiet && !out.json);
   events.opaque = &out;
 
@@ -348,15 +317,12 @@ ov_cmd_scan (int argc, char **argv)
   status = exit_status (&summary);
   goto done;
 
- bad_option:
-  ov_cli_error ("%s", ov_last_error ());
-  goto done;
  oom:
   ov_cli_error ("out of memory");
  done:
   ov_progress_free (out.progress);
   free (out.sig_version);
-  const_string_vector_reset (&databases);
-  const_string_vector_reset (&excludes);
+  ov_engine_options_free (&eo);
+  ov_cli_strings_reset (&excludes);
   return status;
 }

@@ -58,6 +58,9 @@ struct ov_fs {
   uint64_t size;             /* bytes */
   char type[16];             /* "ext4", "ntfs", "fat32", "exfat", … or "" */
   uint32_t block_size;       /* filesystem block/cluster size, 0 if unknown */
+  char identity[80];         /* hex of the filesystem's own id (ext UUID,
+                                NTFS serial, FAT volume id): a reformat
+                                changes it; "" if the filesystem has none */
   char *error;               /* NULL, or why this volume was not read */
   bool not_scanned_ok;       /* true for volumes with nothing to scan (swap) */
   void *priv;                /* fsmap-private (struct ov_fs_tsk: TSK_FS_INFO * and more) */
@@ -105,6 +108,7 @@ struct ov_file {
   uint32_t mtime_nsec, ctime_nsec;
   bool needs_tsk;            /* content must be read through TSK (compressed,
                                 encrypted, or runs could not be trusted) */
+  void *user;                /* the caller's per-file data; fsmap ignores it */
 };
 
 void ov_file_free (struct ov_file *f);

@@ -122,6 +122,21 @@ set_fs_error (struct ov_fs *fs, const char *fmt, ...)
 }
 
 /* Open the filesystem of one volume; failures land in fs->error. */
+
+/* The filesystem's own id (TSK's fs_id: ext UUID, NTFS serial, FAT volume
+ * id) as hex, so a reformat between polls is noticed. */
+static void
+identity_to_hex (const TSK_FS_INFO *tfs, char *out, size_t len)
+{
+  size_t i, n = tfs->fs_id_used;
+
+  out[0] = '\0';
+  if (n > TSK_FS_INFO_FS_ID_LEN)
+    n = TSK_FS_INFO_FS_ID_LEN;
+  for (i = 0; i < n && 2 * i + 2 < len; i++)
+    snprintf (out + 2 * i, len - 2 * i, "%02x", tfs->fs_id[i]);
+}
+
 static int
 open_fs (struct ov_fsmap *map, struct ov_fs *fs)
 {
@@ -147,6 +162,7 @@ open_fs (struct ov_fsmap *map, struct ov_fs *fs)
   }
   snprintf (fs->type, sizeof fs->type, "%s", tsk_fs_type_toname (tfs->ftype));
   fs->block_size = tfs->block_size;
+  identity_to_hex (tfs, fs->identity, sizeof fs->identity);
   if (tfs->block_size == 0
       || tfs->block_count > UINT64_MAX / tfs->block_size) {
     set_fs_error (fs, "%s (%s): block count %" PRIu64 " x %u overflows",

@@ -1,0 +1,685 @@
+/* ovscan — one poll of one disk (see poll.h for the order of steps and why).
+ *
+ * Cost: a quiet poll is one qemu-img info, one qemu-nbd start and one block
+ * status walk of the bitmap; nothing else.  A poll with dirty blocks walks
+ * the metadata of each filesystem that holds a dirty byte (names + runs, no
+ * content), makes one indexed lookup per file, and reads and scans only new
+ * and modified files.  All db writes of a poll are one transaction.
+ */
+#include "scanner/poll.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backends/tracker.h"
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/extents.h"
+#include "common/quote.h"
+#include "common/sha256.h"
+#include "common/vector.h"
+#include "fsmap/fsmap.h"
+
+const char *
+ov_change_to_string (enum ov_change c)
+{
+  switch (c) {
+  case OV_CHANGE_NEW:      return "new";
+  case OV_CHANGE_MODIFIED: return "modified";
+  case OV_CHANGE_DELETED:  return "deleted";
+  case OV_CHANGE_RENAMED:  return "renamed";
+  case OV_CHANGE_METADATA: return "metadata";
+  default: abort ();
+  }
+}
+
+void
+ov_poll_outcome_clear (struct ov_poll_outcome *o)
+{
+  free (o->reason);
+  free (o->walked);
+  memset (o, 0, sizeof *o);
+}
+
+/* What the poll decided about one walked file (ov_file.user). */
+struct pending {
+  int64_t old_id;              /* 0: not in the db */
+  bool changed;                /* goes into this poll's dirty list */
+  enum ov_change change;
+  bool scan;
+  /* Verdict kept from the db for files not rescanned (renamed, metadata). */
+  char *old_verdict, *old_signature, *old_error, *old_sig_version;
+  int64_t old_scanned_poll;
+};
+
+static void
+pending_free (struct pending *p)
+{
+  if (p) {
+    free (p->old_verdict);
+    free (p->old_signature);
+    free (p->old_error);
+    free (p->old_sig_version);
+    free (p);
+  }
+}
+
+DEFINE_VECTOR (file_vector, struct ov_file *);
+DEFINE_VECTOR (key_vector, struct ov_file_key);
+DEFINE_VECTOR (id_vector, int64_t);
+
+struct poll_ctx {
+  struct ov_state *st;
+  struct ov_disk_record *disk;
+  const struct ov_poll_options *options;
+  ov_poll_warning_cb warn;
+  void *opaque;
+  struct ov_poll_outcome *out;
+  struct ov_poll_record poll;
+  const struct ov_sigs *sigs;  /* NULL until a file needs scanning */
+  bool full;
+  ov_extents dirty;
+  int64_t fs_id;
+  file_vector files;           /* walk of the current filesystem */
+  int db_failed;               /* a db write in a worker callback failed */
+  char db_error[1024];
+};
+
+static void
+warnf (struct poll_ctx *c, const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
+static void
+warnf (struct poll_ctx *c, const char *fmt, ...)
+{
+  char msg[4096];
+  va_list ap;
+  va_start (ap, fmt);
+  vsnprintf (msg, sizeof msg, fmt, ap);
+  va_end (ap);
+  if (c->warn)
+    c->warn (c->opaque, msg);
+}
+
+static double
+now_unix (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_REALTIME, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- from a walked file to a db record ---- */
+
+static void
+fill_record (struct poll_ctx *c, const struct ov_file *f,
+             struct ov_file_record *r)
+{
+  memset (r, 0, sizeof *r);
+  r->key.fs_id = c->fs_id;
+  r->key.inode = f->inode;
+  r->key.attr_type = f->attr_type;
+  r->key.attr_id = f->attr_id;
+  r->size = f->size;
+  r->orphan = f->orphan;
+  ov_runs_digest (f->runs, f->nruns, r->runs_digest);
+  ov_meta_digest (f, r->meta_digest);
+  if (f->resident)
+    ov_sha256 (f->resident, f->size, r->content_digest);
+  r->paths = f->paths;
+  r->npaths = f->npaths;
+}
+
+static bool
+same_paths (const struct ov_file *f, const struct ov_file_record *r)
+{
+  size_t i, j;
+  if (f->npaths != r->npaths)
+    return false;
+  for (i = 0; i < f->npaths; i++) {
+    for (j = 0; j < r->npaths; j++)
+      if (strcmp (f->paths[i], r->paths[j]) == 0)
+        break;
+    if (j == r->npaths)
+      return false;
+  }
+  return true;
+}
+
+/* Any data-bearing run of f inside a dirty extent? */
+static bool
+data_is_dirty (const ov_extents *dirty, const struct ov_file *f)
+{
+  size_t i;
+  for (i = 0; i < f->nruns; i++) {
+    const struct ov_run *r = &f->runs[i];
+    if (r->kind == OV_RUN_SPARSE)
+      continue;
+    if (ov_extents_overlaps (dirty, r->disk_offset, r->length))
+      return true;
+  }
+  return false;
+}
+
+static char *
+xstrdup_or_null (const char *s)
+{
+  return s ? strdup (s) : NULL;
+}
+
+/* Decide what happened to a walked file, comparing with the db. */
+static int
+classify (struct poll_ctx *c, struct ov_file *f, struct pending *p)
+{
+  struct ov_file_record now, old;
+  int r;
+
+  fill_record (c, f, &now);
+  r = ov_state_get_file (c->st, &now.key, &old);
+  if (r == -1)
+    return -1;
+  if (r == 1) {
+    p->changed = true;
+    p->change = OV_CHANGE_NEW;
+    p->scan = true;
+    return 0;
+  }
+  p->old_id = old.id;
+  p->old_verdict = xstrdup_or_null (old.verdict);
+  p->old_signature = xstrdup_or_null (old.signature);
+  p->old_error = xstrdup_or_null (old.error);
+  p->old_sig_version = xstrdup_or_null (old.sig_version);
+  p->old_scanned_poll = old.scanned_poll;
+
+  if (now.size != old.size || memcmp (now.runs_digest, old.runs_digest, 32) != 0)
+    p->change = OV_CHANGE_MODIFIED, p->changed = true;
+  else if (f->resident
+           ? memcmp (now.content_digest, old.content_digest, 32) != 0
+           : data_is_dirty (&c->dirty, f))
+    p->change = OV_CHANGE_MODIFIED, p->changed = true;
+  else if (!same_paths (f, &old))
+    p->change = OV_CHANGE_RENAMED, p->changed = true;
+  else if (memcmp (now.meta_digest, old.meta_digest, 32) != 0)
+    p->change = OV_CHANGE_METADATA, p->changed = true;
+
+  /* A file whose last scan failed is retried whenever its fs is walked. */
+  p->scan = (p->changed && p->change == OV_CHANGE_MODIFIED) || c->full
+            || (old.verdict && strcmp (old.verdict, "error") == 0);
+  return 0;
+}
+
+/* ---- db writes ---- */
+
+static int
+store_file (struct poll_ctx *c, const struct ov_file *f, const struct pending *p,
+            const struct ov_scan_result *res)
+{
+  struct ov_file_record r;
+  struct ov_poll_file pf = { 0 };
+
+  fill_record (c, f, &r);
+  r.changed_poll = c->poll.id;
+  if (res) {
+    r.verdict = ov_verdict_to_string (res->verdict);
+    r.signature = res->verdict == OV_VERDICT_INFECTED ? res->signature : NULL;
+    r.error = res->error;
+    r.scanned_poll = c->poll.id;
+    r.sig_version = c->sigs ? c->sigs->version : NULL;
+  }
+  else {
+    r.verdict = p->old_verdict;
+    r.signature = p->old_signature;
+    r.error = p->old_error;
+    r.scanned_poll = p->old_scanned_poll;
+    r.sig_version = p->old_sig_version;
+  }
+  if (ov_state_put_file (c->st, &r, f->runs, f->nruns) == -1)
+    return -1;
+  if (!p->changed)
+    return 0;
+  pf.path = f->paths[0];
+  pf.fs_label = f->fs->label;
+  pf.inode = f->inode;
+  pf.size = f->size;
+  pf.change = ov_change_to_string (p->change);
+  pf.verdict = res ? ov_verdict_to_string (res->verdict) : "none";
+  pf.signature = res && res->verdict == OV_VERDICT_INFECTED ? res->signature : NULL;
+  pf.error = res ? res->error : NULL;
+  return ov_state_add_poll_file (c->st, c->poll.id, &pf);
+}
+
+static void
+count_result (struct poll_ctx *c, const struct ov_file *f,
+              const struct ov_scan_result *res)
+{
+  c->out->files_scanned++;
+  c->poll.bytes_scanned += res->bytes_read;
+  if (res->verdict == OV_VERDICT_INFECTED)
+    c->out->infected++;
+  else if (res->verdict == OV_VERDICT_ERROR) {
+    CLEANUP_FREE char *q = ov_quote_path (f->paths[0]);
+    c->out->errors++;
+    warnf (c, "%s: ERROR: %s", q ? q : "?", res->error ? res->error : "scan failed");
+  }
+}
+
+/* Pool callback: serialised by the pool; the main thread is waiting in
+ * ov_pool_submit/finish and does not touch the db meanwhile. */
+static void
+scanned_cb (void *opaque, const struct ov_file *f,
+            const struct ov_scan_result *res)
+{
+  struct poll_ctx *c = opaque;
+  struct pending *p = f->user;
+
+  count_result (c, f, res);
+  if (!c->db_failed && store_file (c, f, p, res) == -1) {
+    c->db_failed = 1;
+    snprintf (c->db_error, sizeof c->db_error, "%s", ov_last_error ());
+  }
+  pending_free (p);
+}
+
+/* ---- deleted files ---- */
+
+static int
+compare_keys (const void *a, const void *b)
+{
+  const struct ov_file_key *x = a, *y = b;
+  if (x->inode != y->inode) return x->inode < y->inode ? -1 : 1;
+  if (x->attr_type != y->attr_type) return x->attr_type < y->attr_type ? -1 : 1;
+  if (x->attr_id != y->attr_id) return x->attr_id < y->attr_id ? -1 : 1;
+  return 0;
+}
+
+struct deleted_scan {
+  struct poll_ctx *c;
+  const key_vector *seen;
+  const struct ov_fs *fs;
+  id_vector ids;
+  int failed;
+};
+
+static int
+deleted_cb (void *opaque, const struct ov_file_record *r)
+{
+  struct deleted_scan *d = opaque;
+  struct ov_poll_file pf = { 0 };
+
+  if (bsearch (&r->key, d->seen->ptr, d->seen->len, sizeof d->seen->ptr[0],
+               compare_keys))
+    return 0;
+  pf.path = r->npaths ? r->paths[0] : "";
+  pf.fs_label = d->fs->label;
+  pf.inode = r->key.inode;
+  pf.size = r->size;
+  pf.change = "deleted";
+  pf.verdict = "none";
+  if (ov_state_add_poll_file (d->c->st, d->c->poll.id, &pf) == -1 ||
+      id_vector_append (&d->ids, r->id) == -1) {
+    d->failed = 1;
+    return -1;
+  }
+  return 0;
+}
+
+/* Files of fs that the db knows but the walk did not see: deleted. */
+static int
+record_deleted (struct poll_ctx *c, const struct ov_fs *fs)
+{
+  key_vector seen = VECTOR_INIT;
+  struct deleted_scan d = { .c = c, .seen = &seen, .fs = fs, .ids = VECTOR_INIT };
+  size_t i;
+  int ret = -1;
+
+  if (key_vector_reserve (&seen, c->files.len) == -1)
+    goto out;
+  for (i = 0; i < c->files.len; i++) {
+    const struct ov_file *f = c->files.ptr[i];
+    struct ov_file_key k = { c->fs_id, f->inode, f->attr_type, f->attr_id };
+    seen.ptr[seen.len++] = k;
+  }
+  qsort (seen.ptr, seen.len, sizeof seen.ptr[0], compare_keys);
+  if (ov_state_list_fs_files (c->st, c->fs_id, deleted_cb, &d) == -1 || d.failed)
+    goto out;
+  for (i = 0; i < d.ids.len; i++)
+    if (ov_state_delete_file (c->st, d.ids.ptr[i]) == -1)
+      goto out;
+  ret = 0;
+ out:
+  key_vector_reset (&seen);
+  id_vector_reset (&d.ids);
+  return ret;
+}
+
+/* ---- one filesystem ---- */
+
+static int
+collect_file (void *opaque, struct ov_file *f)
+{
+  struct poll_ctx *c = opaque;
+  if (file_vector_append (&c->files, f) == -1) {
+    ov_file_free (f);
+    return -1;
+  }
+  return 0;
+}
+
+static void
+walk_problem (void *opaque, const struct ov_fs *fs, const char *message)
+{
+  struct poll_ctx *c = opaque;
+  CLEANUP_FREE char *q = ov_quote_path (message);
+  c->out->errors++;
+  warnf (c, "%s", q ? q : message);
+}
+
+static void
+append_walked (struct poll_ctx *c, const struct ov_fs *fs)
+{
+  size_t n = c->out->walked ? strlen (c->out->walked) : 0;
+  size_t add = strlen (fs->label) + strlen (fs->type) + 8;
+  char *w = realloc (c->out->walked, n + add);
+  if (w == NULL)
+    return;
+  snprintf (w + n, add, "%s%s (%s)", n ? ", " : "",
+            fs->label[0] ? fs->label : "disk", fs->type);
+  c->out->walked = w;
+}
+
+static int
+poll_filesystem (struct poll_ctx *c, struct ov_fsmap *map, struct ov_disk *disk,
+                 struct ov_fs *fs)
+{
+  struct ov_fs_record fr = {
+    .disk_id = c->disk->id, .label = fs->label, .offset = fs->offset,
+    .size = fs->size, .type = fs->type, .identity = fs->identity,
+  };
+  struct ov_pool *pool = NULL;
+  bool changed = false, fs_full;
+  size_t i;
+  int ret = -1;
+
+  if (ov_state_put_fs (c->st, &fr, &changed) == -1)
+    return -1;
+  c->fs_id = fr.id;
+  fs_full = c->full || changed;
+  if (changed) {
+    warnf (c, "%s: the filesystem changed (reformatted?): every file is read again",
+           fs->label[0] ? fs->label : "disk");
+    if (ov_state_clear_fs_files (c->st, fr.id) == -1)
+      return -1;
+  }
+  /* No dirty byte in this filesystem: its metadata is not even read. */
+  if (!fs_full && ov_extents_total_in (&c->dirty, fs->offset, fs->size) == 0)
+    return 0;
+
+  append_walked (c, fs);
+  c->files.len = 0;
+  if (ov_fsmap_walk (map, fs, collect_file, walk_problem, c) == -1) {
+    CLEANUP_FREE char *q = ov_quote_path (ov_last_error ());
+    c->out->errors++;
+    warnf (c, "%s: walk stopped: %s", fs->label[0] ? fs->label : "disk", q ? q : "");
+  }
+
+  /* Classify every walked file against the db. */
+  for (i = 0; i < c->files.len; i++) {
+    struct ov_file *f = c->files.ptr[i];
+    struct pending *p = calloc (1, sizeof *p);
+    if (p == NULL) {
+      ov_error ("out of memory");
+      goto out;
+    }
+    f->user = p;
+    if (classify (c, f, p) == -1)
+      goto out;
+  }
+  if (record_deleted (c, fs) == -1)
+    goto out;
+
+  /* Files not rescanned: store what changed (paths, metadata) now. */
+  for (i = 0; i < c->files.len; i++) {
+    struct ov_file *f = c->files.ptr[i];
+    struct pending *p = f->user;
+    if (p->scan)
+      continue;
+    if (p->changed && store_file (c, f, p, NULL) == -1)
+      goto out;
+  }
+
+  /* Scan the rest; results are stored by scanned_cb. */
+  for (i = 0; i < c->files.len; i++) {
+    struct ov_file *f = c->files.ptr[i];
+    struct pending *p = f->user;
+    if (!p->scan)
+      continue;
+    if (pool == NULL) {
+      if (c->sigs == NULL && (c->sigs = ov_engine_get (c->options->engine)) == NULL)
+        goto out;
+      pool = ov_pool_start (c->options->workers, c->sigs->engine,
+                            &c->options->limits, map, disk, scanned_cb, c);
+      if (pool == NULL)
+        goto out;
+    }
+    c->files.ptr[i] = NULL;      /* the pool owns it now */
+    ov_pool_submit (pool, f);
+  }
+  if (pool) {
+    ov_pool_finish (pool);
+    pool = NULL;
+  }
+  if (c->db_failed) {
+    ov_error ("%s", c->db_error);
+    goto out;
+  }
+  ret = 0;
+ out:
+  if (pool)
+    ov_pool_finish (pool);
+  for (i = 0; i < c->files.len; i++) {
+    if (c->files.ptr[i]) {
+      pending_free (c->files.ptr[i]->user);
+      ov_file_free (c->files.ptr[i]);
+    }
+  }
+  c->files.len = 0;
+  return ret;
+}
+
+/* ---- the poll ---- */
+
+static int
+read_dirty (struct poll_ctx *c, struct ov_disk *disk, const char *bitmap)
+{
+  c->dirty.len = 0;
+  if (ov_bitmap_read_dirty (disk, bitmap, &c->dirty) == -1)
+    return -1;
+  c->out->dirty_bytes = ov_extents_total (&c->dirty);
+  return 0;
+}
+
+static int
+record_poll (struct poll_ctx *c)
+{
+  c->poll.finished = now_unix ();
+  c->poll.files_scanned = c->out->files_scanned;
+  c->poll.infected = c->out->infected;
+  c->poll.errors = c->out->errors;
+  c->poll.dirty_bytes = c->out->dirty_bytes;
+  c->poll.sig_version = c->sigs ? c->sigs->version : NULL;
+  c->poll.status = c->out->errors ? "errors" : "ok";
+  return ov_state_update_poll (c->st, &c->poll);
+}
+
+int
+ov_poll_disk (struct ov_state *st, struct ov_disk_record *disk,
+              const struct ov_poll_options *options,
+              ov_poll_warning_cb warn, void *opaque,
+              struct ov_poll_outcome *out)
+{
+  struct poll_ctx c = {
+    .st = st, .disk = disk, .options = options, .warn = warn,
+    .opaque = opaque, .out = out, .dirty = VECTOR_INIT, .files = VECTOR_INIT,
+  };
+  struct ov_tracker_state ts = {
+    .bitmap = disk->bitmap, .generation = disk->generation,
+    .granularity = disk->granularity,
+  };
+  struct ov_tracker_poll tp = { 0 };
+  struct ov_disk_options dopts = { .format = disk->format };
+  struct ov_disk *d = NULL;
+  struct ov_fsmap *map = NULL;
+  bool bitmap = strcmp (disk->tracker, "bitmap") == 0;
+  bool in_transaction = false, armed = false;
+  double start = now_unix ();
+  const char *reason = NULL;
+  char reason_buf[256];
+  size_t i, n;
+  int ret = -1;
+
+  memset (out, 0, sizeof *out);
+  if (bitmap) {
+    if (ov_bitmap_prepare (disk->image, disk->format, &ts, &tp) == -1)
+      goto out;
+    reason = tp.full_reason;
+  }
+  else
+    reason = "tracker 'full': no write tracking, every poll reads every file";
+  if (reason == NULL && disk->size == 0)
+    reason = "first poll";
+  if (reason == NULL && options->force_full)
+    reason = "--full was given";
+  c.full = reason != NULL;
+
+  /* Quiet check: nothing dirty -> record the poll and stop. */
+  if (!c.full) {
+    dopts.bitmap = tp.frozen;
+    if ((d = ov_disk_open (disk->image, &dopts)) == NULL ||
+        read_dirty (&c, d, tp.frozen) == -1)
+      goto out;
+    if (c.dirty.len == 0 && ov_disk_size (d) == disk->size) {
+      ov_disk_close (d);
+      d = NULL;
+      if (ov_state_begin (st) == -1)
+        goto out;
+      in_transaction = true;
+      c.poll = (struct ov_poll_record) {
+        .disk_id = disk->id, .started = start, .mode = "incremental",
+        .tracker = disk->tracker,
+      };
+      if (ov_state_add_poll (st, &c.poll) == -1 || record_poll (&c) == -1 ||
+          ov_state_commit (st) == -1)
+        goto out;
+      in_transaction = false;
+      out->poll_id = c.poll.id;
+      out->mode = "incremental";
+      ret = 0;
+      goto out;
+    }
+    ov_disk_close (d);
+    d = NULL;
+  }
+
+  /* Arm the successor before reading: every later write lands in it. */
+  if (bitmap) {
+    if (ov_bitmap_arm (disk->image, disk->format, &ts, &tp) == -1)
+      goto out;
+    armed = true;
+  }
+  dopts.bitmap = c.full ? NULL : tp.frozen;
+  if ((d = ov_disk_open (disk->image, &dopts)) == NULL)
+    goto out;
+  if (!c.full && read_dirty (&c, d, tp.frozen) == -1)
+    goto out;
+  if (disk->size && ov_disk_size (d) != disk->size && !c.full) {
+    snprintf (reason_buf, sizeof reason_buf,
+              "the disk size changed from %" PRIu64 " to %" PRIu64 " bytes",
+              disk->size, ov_disk_size (d));
+    reason = reason_buf;
+    c.full = true;
+  }
+  if (c.full)
+    out->dirty_bytes = ov_disk_size (d);
+  if ((map = ov_fsmap_open (d)) == NULL) {
+    ov_error_prefix ("%s", disk->image);
+    goto out;
+  }
+
+  if (ov_state_begin (st) == -1)
+    goto out;
+  in_transaction = true;
+  c.poll = (struct ov_poll_record) {
+    .disk_id = disk->id, .started = start,
+    .mode = c.full ? "full" : "incremental", .tracker = disk->tracker,
+    .reason = reason,
+  };
+  if (ov_state_add_poll (st, &c.poll) == -1)
+    goto out;
+
+  n = ov_fsmap_fs_count (map);
+  if (n == 0) {
+    out->errors++;
+    warnf (&c, "no partition table or filesystem found on the disk");
+  }
+  for (i = 0; i < n; i++) {
+    struct ov_fs *fs = ov_fsmap_fs (map, i);
+    if (fs->error) {
+      if (!fs->not_scanned_ok) {
+        CLEANUP_FREE char *q = ov_quote_path (fs->error);
+        out->errors++;
+        warnf (&c, "not scanned: %s", q ? q : fs->error);
+      }
+      continue;
+    }
+    if (poll_filesystem (&c, map, d, fs) == -1)
+      goto out;
+  }
+
+  if (record_poll (&c) == -1)
+    goto out;
+  if (bitmap) {
+    free (disk->bitmap);
+    disk->bitmap = strdup (tp.successor);
+    disk->generation = tp.successor_generation;
+  }
+  disk->size = ov_disk_size (d);
+  if (ov_state_update_disk_tracker (st, disk) == -1 || ov_state_commit (st) == -1)
+    goto out;
+  in_transaction = false;
+  armed = false;
+  out->poll_id = c.poll.id;
+  out->mode = c.poll.mode;
+  out->reason = reason ? strdup (reason) : NULL;
+
+  /* Committed: the frozen bitmap has done its job. */
+  if (bitmap && tp.frozen &&
+      ov_bitmap_release (disk->image, disk->format, tp.frozen) == -1)
+    warnf (&c, "could not remove the old dirty bitmap (it is removed at the next poll): %s",
+           ov_last_error ());
+  ret = 0;
+
+ out:
+  if (ret == -1) {
+    char saved[4096];
+    snprintf (saved, sizeof saved, "%s", ov_last_error ());
+    if (in_transaction)
+      ov_state_rollback (st);
+    /* Not committed: drop the successor; the frozen bitmap still covers
+     * every write (and prepare() would remove the successor anyway). */
+    if (armed)
+      ov_bitmap_release (disk->image, disk->format, tp.successor);
+    ov_error ("%s", saved);
+  }
+  out->seconds = now_unix () - start;
+  if (map)
+    ov_fsmap_close (map);
+  if (d)
+    ov_disk_close (d);
+  ov_tracker_poll_free (&tp);
+  ov_extents_reset (&c.dirty);
+  file_vector_reset (&c.files);
+  return ret;
+}
