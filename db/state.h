@@ -128,6 +128,7 @@ struct ov_file_key {
 struct ov_file_record {
   int64_t id;
   struct ov_file_key key;
+  const char *stream;          /* NTFS alternate data stream name, or NULL */
   uint64_t size;
   bool orphan;
   uint8_t runs_digest[32];     /* digest of the run list (see ov_runs_digest) */
