@@ -142,4 +142,14 @@ expect_eq "$(step "nbd:vm.qcow2" info | head -1)" "format qcow2" "protocol-looki
 step missing.qcow2 prepare - 0 4096 > out 2> err && fail "prepare of a missing image succeeded"
 grep -q "^tracker-step: missing.qcow2: qemu-img info -f qcow2 --output=json -- ./missing.qcow2 failed (exit status 1): qemu-img: Could not open './missing.qcow2': " err \
   || fail "missing image message: $(cat err)"
+
+# 11. A qemu-img that hangs (opening a FIFO nobody writes) is killed at the
+#     timeout.
+mkfifo fifo
+start=$(date +%s)
+step run 1 info -f raw ./fifo > out 2> err && fail "a hanging qemu-img returned"
+expect_eq "$(cat err)" "tracker-step: qemu-img info -f raw ./fifo: still running after 1 s: killed" "timeout"
+[ $(( $(date +%s) - start )) -le 5 ] || fail "timeout took $(( $(date +%s) - start )) s"
+expect_eq "$(step run 5 --version | head -1)" "status 0" "run: exit status"
+expect_eq "$(step run 5 info -f raw ./nope | head -1)" "status 1" "run: failing status is returned"
 echo OK

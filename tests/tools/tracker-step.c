@@ -17,6 +17,9 @@
  *        ("successor NAME GENERATION"); then print "armed", and wait until
  *        stdin is closed (so a test can kill -9 us here, between arm and
  *        release); then release frozen ("released NAME").
+ *   tracker-step run TIMEOUT ARGS…
+ *        ov_qemu_img_run (qemu-img ARGS…) with TIMEOUT seconds: prints
+ *        "status N" then qemu-img's stdout
  * Format defaults to qcow2.  On error: "tracker-step: MESSAGE" on stderr,
  * exit status 1.
  */
@@ -99,6 +102,16 @@ main (int argc, char **argv)
   struct ov_tracker_state st = { 0 };
   struct ov_tracker_poll poll = { 0 };
 
+  if (argc > 3 && strcmp (argv[1], "run") == 0) {
+    struct ov_qemu_img_result r;
+
+    if (ov_qemu_img_run ((const char *const *) &argv[3],
+                         (unsigned) number (argv[2]), &r) == -1)
+      die ();
+    printf ("status %d\n%s", r.status, r.out);
+    ov_qemu_img_result_free (&r);
+    return 0;
+  }
   if (argc > 2 && strcmp (argv[1], "--format") == 0) {
     format = argv[2];
     argv += 2;
