@@ -18,6 +18,8 @@
 #      than half of the disk is dirty;
 #   5. kill -9 of qemu-storage-daemon leaves the bitmap in-use, and qemu-nbd
 #      then refuses it as inconsistent.
+# workload.py check accepts a complete synthetic poll and rejects one that
+# misses a file or did not scan it.
 # ntfs (ntfs-3g on the same kind of setup): the workload runs, the bitmap
 # records writes, a clean stop leaves it consistent, and the ground truth
 # sees every operation kind's effect.
@@ -203,6 +205,33 @@ for k in ("new", "modified", "deleted", "renamed", "metadata"):
     if not d[k]:
         sys.exit("no '%s' entry in the ground truth" % k)
 EOF
+
+# workload.py check: a poll listing every changed file passes; one that
+# misses a single changed file fails and names it; a wrong verdict fails.
+python3 - "$T/truth.json" "$T" <<'EOF' || fail "building synthetic polls"
+import json, sys
+truth = json.load(open(sys.argv[1])); t = sys.argv[2]
+def poll(files):
+    return {"vm": "g", "poll": 2, "tracker": "bitmap", "mode": "incremental",
+            "dirty_bytes": 1, "duration_s": 0.1, "files": files}
+full = [{"path": e["path"], "inode": e["inode"], "change": c, "verdict": "clean",
+         "signature": None} for c in ("new", "modified") for e in truth[c]]
+full += [{"path": e["path"], "inode": e["inode"], "change": "deleted",
+          "verdict": "none", "signature": None} for e in truth["deleted"]]
+json.dump([poll(full)], open(t + "/poll-ok.json", "w"))
+json.dump(poll(full[1:]), open(t + "/poll-miss.json", "w"))
+unscanned = [dict(e, verdict="none") if i == 0 else e for i, e in enumerate(full)]
+json.dump(poll(unscanned), open(t + "/poll-unscanned.json", "w"))
+EOF
+python3 "$WORKLOAD" check --truth "$T/truth.json" --poll "$T/poll-ok.json" > "$T/check.out" ||
+  fail "check rejects a complete poll: $(cat "$T/check.out")"
+grep -q '"recall": 1.0' "$T/check.out" || fail "check: recall not 1.0 for a complete poll"
+first=$(python3 -c 'import json,sys; t=json.load(open(sys.argv[1])); print((t["new"]+t["modified"])[0]["path"])' "$T/truth.json")
+python3 "$WORKLOAD" check --truth "$T/truth.json" --poll "$T/poll-miss.json" > "$T/check.out" 2> "$T/check.err" &&
+  fail "check accepts a poll that misses a file"
+grep -qF "MISSED: $first " "$T/check.err" || fail "check does not name the missed file: $(cat "$T/check.err")"
+python3 "$WORKLOAD" check --truth "$T/truth.json" --poll "$T/poll-unscanned.json" >/dev/null 2>&1 &&
+  fail "check accepts a changed file that was not scanned (verdict none)"
 
 # ------------------------------------------------------ kill -9 of qsd
 guest_start "$T/vm.qcow2" "$T/mnt" || fail "guest_start after a clean stop"

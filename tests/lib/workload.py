@@ -624,6 +624,8 @@ def main(argv):
             print(text)
         print("truth: " + ", ".join("%s %d" % (k, len(v)) for k, v in out.items()),
               file=sys.stderr)
+    elif args.cmd == "check":
+        check(args)
     else:
         p.print_help()
         return 2
