@@ -3,8 +3,8 @@
  * put_file replaces: the file row is found by its key (fs, inode, attribute
  * type and id) and updated in place — its id, which polls refer to, stays —
  * and its paths and runs are deleted and inserted again, never accumulated.
- * A new file skips the deletes.  Each put is atomic (a savepoint inside the
- * caller's transaction, or its own transaction outside one).
+ * A new file skips the deletes.  Each put is atomic: see
+ * ov_state_put_file.
  *
  * Reverse map: each data/unwritten/resident/compressed run is stored as
  * pieces of at most OV_STATE_MAX_RUN bytes (sparse runs own no disk bytes
@@ -258,63 +258,91 @@ insert_paths_and_runs (struct ov_state *st, int64_t file_id,
   return 0;
 }
 
+/* A new key: one INSERT.  An existing key: the INSERT does nothing, then
+ * the row is found, updated in place, and its paths and runs deleted. */
 static int
 put_file_unit (struct ov_state *st, const struct ov_file_record *r,
                const struct ov_run *runs, size_t nruns)
 {
-  CLEANUP_STMT_RESET sqlite3_stmt *s = NULL;
+  CLEANUP_STMT_RESET sqlite3_stmt *ins = NULL;
+  CLEANUP_STMT_RESET sqlite3_stmt *upd = NULL;
   int64_t file_id = 0;
-  int found;
 
-  found = find_file (st, &r->key, &file_id);
-  if (found == -1)
-    return -1;
-  if (found == 0) {
-    s = ov_db_stmt (st, OV_STMT_UPDATE_FILE,
-                    "UPDATE files SET fs_id = ?2, inode = ?3, attr_type = ?4,"
-                    " attr_id = ?5, stream = ?6, size = ?7, orphan = ?8,"
-                    " runs_digest = ?9, content_digest = ?10, verdict = ?11,"
-                    " signature = ?12, error = ?13, scanned_poll = ?14,"
-                    " sig_version = ?15, changed_poll = ?16 WHERE id = ?1");
-    if (s == NULL)
-      return -1;
-    sqlite3_bind_int64 (s, 1, file_id);
-  }
-  else {
-    s = ov_db_stmt (st, OV_STMT_INSERT_FILE,
+  ins = ov_db_stmt (st, OV_STMT_INSERT_FILE,
                     "INSERT INTO files (" FILE_COLUMNS ") VALUES (NULL, ?2, ?3,"
-                    " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
-    if (s == NULL)
+                    " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+                    " ON CONFLICT (fs_id, inode, attr_type, attr_id) DO NOTHING");
+  if (ins == NULL)
+    return -1;
+  bind_file (ins, r);
+  if (ov_db_step_done (st, ins, "insert file") == -1)
+    return -1;
+  if (sqlite3_changes (st->db) == 1)
+    file_id = sqlite3_last_insert_rowid (st->db);
+  else {
+    if (find_file (st, &r->key, &file_id) != 0) {
+      ov_error ("%s: file vanished during its update", st->path);
+      return -1;
+    }
+    upd = ov_db_stmt (st, OV_STMT_UPDATE_FILE,
+                      "UPDATE files SET fs_id = ?2, inode = ?3, attr_type = ?4,"
+                      " attr_id = ?5, stream = ?6, size = ?7, orphan = ?8,"
+                      " runs_digest = ?9, content_digest = ?10, verdict = ?11,"
+                      " signature = ?12, error = ?13, scanned_poll = ?14,"
+                      " sig_version = ?15, changed_poll = ?16 WHERE id = ?1");
+    if (upd == NULL)
+      return -1;
+    sqlite3_bind_int64 (upd, 1, file_id);
+    bind_file (upd, r);
+    if (ov_db_step_done (st, upd, "update file") == -1 ||
+        delete_by_file_id (st, OV_STMT_DELETE_FILE_PATHS,
+                           "DELETE FROM paths WHERE file_id = ?1",
+                           file_id) == -1 ||
+        delete_by_file_id (st, OV_STMT_DELETE_FILE_RUNS,
+                           "DELETE FROM runs WHERE file_id = ?1",
+                           file_id) == -1)
       return -1;
   }
-  bind_file (s, r);
-  if (ov_db_step_done (st, s, "write file") == -1)
-    return -1;
-  if (found == 1)
-    file_id = sqlite3_last_insert_rowid (st->db);
-  else if (delete_by_file_id (st, OV_STMT_DELETE_FILE_PATHS,
-                              "DELETE FROM paths WHERE file_id = ?1",
-                              file_id) == -1 ||
-           delete_by_file_id (st, OV_STMT_DELETE_FILE_RUNS,
-                              "DELETE FROM runs WHERE file_id = ?1",
-                              file_id) == -1)
-    return -1;
   return insert_paths_and_runs (st, file_id, r, runs, nruns);
 }
 
+/* Atomicity without a savepoint per file (a savepoint per file cost a
+ * third of a full poll's insert time): outside a transaction the put is
+ * its own transaction; inside the caller's, everything that can be refused
+ * is refused before the first write, and a failure after it (disk full,
+ * I/O error) rolls back the caller's whole transaction (st->aborted) — a
+ * poll with a half-written file could not be committed anyway. */
 int
 ov_state_put_file (struct ov_state *st, const struct ov_file_record *r,
                    const struct ov_run *runs, size_t nruns)
 {
+  bool own = false;
+
   if (check_file (st, r, runs, nruns) == -1)
-    return -1;
-  if (ov_db_savepoint (st) == -1)
     goto fail;
-  if (put_file_unit (st, r, runs, nruns) == -1) {
-    ov_db_rollback_to (st);
+  if (st->aborted) {
+    ov_error ("%s: the transaction was rolled back after an earlier error",
+              st->path);
     goto fail;
   }
-  if (ov_db_release (st) == -1)
+  if (!st->in_txn) {
+    if (ov_db_savepoint (st) == -1)
+      goto fail;
+    own = true;
+  }
+  if (put_file_unit (st, r, runs, nruns) == -1) {
+    if (own)
+      ov_db_rollback_to (st);
+    else if (!st->aborted) {
+      /* abort the caller's transaction: see above */
+      if (!sqlite3_get_autocommit (st->db))
+        sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
+      st->aborted = true;
+      ov_error_prefix ("transaction rolled back");
+    }
+    goto fail;
+  }
+  if (own && ov_db_release (st) == -1)
     goto fail;
   return 0;
 

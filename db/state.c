@@ -247,7 +247,9 @@ apply_pragmas (struct ov_state *st)
   if (sqlite3_busy_timeout (st->db, OV_STATE_BUSY_TIMEOUT_MS) != SQLITE_OK)
     return ov_db_fail (st, sqlite3_errcode (st->db), "busy_timeout");
   if (ov_db_exec (st, "PRAGMA foreign_keys = ON", "foreign_keys") == -1 ||
-      ov_db_exec (st, "PRAGMA synchronous = FULL", "synchronous") == -1)
+      ov_db_exec (st, "PRAGMA synchronous = FULL", "synchronous") == -1 ||
+      ov_db_exec (st, "PRAGMA cache_size = -65536", "cache_size") == -1 ||
+      ov_db_exec (st, "PRAGMA temp_store = MEMORY", "temp_store") == -1)
     return -1;
 
   /* journal_mode answers with the mode it got: a filesystem without shared
