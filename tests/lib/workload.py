@@ -33,16 +33,19 @@ delete, rename_only, chmod_only.
 
 Invariants: the same seed on the same tree gives the same operations; the
 ground truth never depends on the operation log (the log is for humans).
-Cost: snapshot reads every byte of every file once (sha256).
+Cost: snapshot reads every byte of every file once (sha256) and asks each
+file's inode generation (one ioctl).
 """
 
 import argparse
+import fcntl
 import hashlib
 import json
 import math
 import os
 import random
 import stat
+import struct
 import sys
 
 # ---------------------------------------------------------------- quoting
@@ -118,24 +121,35 @@ def walk_regular_files(root):
                 yield relp, st
 
 
-def sha256_of(path):
+FS_IOC_GETVERSION = 0x80087601     # _IOR('v', 1, long): ext2/3/4 i_generation
+
+
+def sha256_and_generation(path):
+    """Content hash, and the inode generation where the filesystem has one
+    (ext4 gives a reused inode number a new generation), else None."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
+        try:
+            gen = struct.unpack("l", fcntl.ioctl(f.fileno(), FS_IOC_GETVERSION,
+                                                 b"\0" * 8))[0]
+        except OSError:
+            gen = None
         while True:
             chunk = f.read(1 << 20)
             if not chunk:
                 break
             h.update(chunk)
-    return h.hexdigest()
+    return h.hexdigest(), gen
 
 
 def snapshot(root):
     files = {}
     rootb = os.fsencode(root)
     for relp, st in walk_regular_files(root):
+        digest, gen = sha256_and_generation(rootb + relp)
         files[quote_path(relp)] = {
-            "ino": st.st_ino, "size": st.st_size,
-            "sha256": sha256_of(rootb + relp),
+            "ino": st.st_ino, "gen": gen, "size": st.st_size,
+            "sha256": digest,
             "mode": stat.S_IMODE(st.st_mode), "nlink": st.st_nlink,
             "mtime_ns": st.st_mtime_ns,
         }
@@ -156,11 +170,18 @@ def diff(before, after):
     renamed:  same inode, same content, other path; old path gone
     linked:   new name of an inode that kept its content and another name
     metadata: same path, same inode, same content, other mode or mtime
+
+    Files are identified by (inode, generation) where the filesystem gives a
+    generation (ext4); elsewhere (ntfs-3g) a new file that reuses a deleted
+    file's inode number looks like "modified then renamed" (it is still in
+    the recall set) and the deleted path is then not listed as deleted.
     """
     b, a = before["files"], after["files"]
+    def ident(f):       # (inode, generation): a reused inode number is another file
+        return (f["ino"], f.get("gen"))
     by_ino_before = {}
     for p, f in b.items():
-        by_ino_before.setdefault(f["ino"], []).append(p)
+        by_ino_before.setdefault(ident(f), []).append(p)
     out = {k: [] for k in ("new", "modified", "deleted", "renamed",
                            "metadata", "linked")}
     renamed_from = set()
@@ -170,18 +191,18 @@ def diff(before, after):
         if old is not None:
             if old["sha256"] != f["sha256"] or old["size"] != f["size"]:
                 out["modified"].append({"path": p, "inode": f["ino"]})
-            elif old["ino"] != f["ino"]:
+            elif ident(old) != ident(f):
                 # replaced by another file with identical content
                 out["metadata"].append({"path": p, "inode": f["ino"], "replaced": True})
             elif old["mode"] != f["mode"] or old["mtime_ns"] != f["mtime_ns"]:
                 out["metadata"].append({"path": p, "inode": f["ino"]})
             continue
-        olds = [q for q in by_ino_before.get(f["ino"], [])]
+        olds = list(by_ino_before.get(ident(f), []))
         if not olds:
             out["new"].append({"path": p, "inode": f["ino"]})
             continue
         same = [q for q in olds if b[q]["sha256"] == f["sha256"] and b[q]["size"] == f["size"]]
-        gone = [q for q in olds if q not in a or a[q]["ino"] != f["ino"]]
+        gone = [q for q in olds if q not in a or ident(a[q]) != ident(f)]
         if not same:
             out["modified"].append({"path": p, "inode": f["ino"], "old_path": olds[0]})
             renamed_from.update(gone)
