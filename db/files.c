@@ -39,7 +39,7 @@ DEFINE_VECTOR (id_vector, int64_t);
 #define FILE_COLUMNS \
   "id, fs_id, inode, attr_type, attr_id, stream, size, orphan, runs_digest," \
   " content_digest, verdict, signature, error, scanned_poll, sig_version," \
-  " changed_poll"
+  " changed_poll, meta_digest"
 
 const char ov_db_overlap_sql[] =
   "SELECT file_id FROM runs WHERE fs_id = ?1 AND disk_start > ?2"
@@ -83,6 +83,31 @@ ov_runs_digest (const struct ov_run *runs, size_t nruns, uint8_t out[32])
     ov_sha256_update (&ctx, buf, sizeof buf);
   }
   ov_sha256_final (&ctx, out);
+}
+
+static void
+put_le (uint8_t *p, uint64_t v, unsigned bytes)
+{
+  unsigned k;
+  for (k = 0; k < bytes; k++)
+    p[k] = (uint8_t) (v >> (8 * k));
+}
+
+/* mode, uid, gid (u32), mtime (i64), mtime_nsec (u32), ctime (i64),
+ * ctime_nsec (u32), little-endian: 36 bytes. */
+void
+ov_meta_digest (const struct ov_file *f, uint8_t out[32])
+{
+  uint8_t buf[36];
+
+  put_le (buf, f->mode, 4);
+  put_le (buf + 4, f->uid, 4);
+  put_le (buf + 8, f->gid, 4);
+  put_le (buf + 12, (uint64_t) f->mtime, 8);
+  put_le (buf + 20, f->mtime_nsec, 4);
+  put_le (buf + 24, (uint64_t) f->ctime, 8);
+  put_le (buf + 32, f->ctime_nsec, 4);
+  ov_sha256 (buf, sizeof buf, out);
 }
 
 void
@@ -173,7 +198,8 @@ find_file (struct ov_state *st, const struct ov_file_key *key, int64_t *id)
   return 0;
 }
 
-/* Bind the file row's columns ?2..?16 (FILE_COLUMNS order after id). */
+/* Bind the file row's columns ?2..?17 (FILE_COLUMNS order after id);
+ * all-zero digests are stored as NULL. */
 static void
 bind_file (sqlite3_stmt *s, const struct ov_file_record *r)
 {
@@ -195,6 +221,8 @@ bind_file (sqlite3_stmt *s, const struct ov_file_record *r)
   sqlite3_bind_int64 (s, 14, r->scanned_poll);
   ov_db_bind_text (s, 15, r->sig_version);
   sqlite3_bind_int64 (s, 16, r->changed_poll);
+  if (!all_zero (r->meta_digest, 32))
+    sqlite3_bind_blob (s, 17, r->meta_digest, 32, SQLITE_STATIC);
 }
 
 static int
@@ -270,7 +298,7 @@ put_file_unit (struct ov_state *st, const struct ov_file_record *r,
 
   ins = ov_db_stmt (st, OV_STMT_INSERT_FILE,
                     "INSERT INTO files (" FILE_COLUMNS ") VALUES (NULL, ?2, ?3,"
-                    " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+                    " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
                     " ON CONFLICT (fs_id, inode, attr_type, attr_id) DO NOTHING");
   if (ins == NULL)
     return -1;
@@ -289,7 +317,8 @@ put_file_unit (struct ov_state *st, const struct ov_file_record *r,
                       " attr_id = ?5, stream = ?6, size = ?7, orphan = ?8,"
                       " runs_digest = ?9, content_digest = ?10, verdict = ?11,"
                       " signature = ?12, error = ?13, scanned_poll = ?14,"
-                      " sig_version = ?15, changed_poll = ?16 WHERE id = ?1");
+                      " sig_version = ?15, changed_poll = ?16, meta_digest = ?17"
+                      " WHERE id = ?1");
     if (upd == NULL)
       return -1;
     sqlite3_bind_int64 (upd, 1, file_id);
@@ -395,6 +424,9 @@ load_file (struct ov_state *st, int64_t id, struct ov_db_file *f)
   r->scanned_poll = sqlite3_column_int64 (s, 13);
   r->sig_version = f->strings[4] = ov_db_column_strdup (s, 14, &failed);
   r->changed_poll = sqlite3_column_int64 (s, 15);
+  blob = sqlite3_column_blob (s, 16);
+  if (blob && sqlite3_column_bytes (s, 16) == 32)
+    memcpy (r->meta_digest, blob, 32);
   if (failed)
     goto fail;
 

@@ -82,6 +82,7 @@ static const char schema_v1[] =
   "  orphan INTEGER NOT NULL,"
   "  runs_digest BLOB NOT NULL,"
   "  content_digest BLOB,"
+  "  meta_digest BLOB,"
   "  verdict TEXT CHECK (verdict IN ('clean', 'infected', 'error', 'skipped')),"
   "  signature TEXT,"
   "  error TEXT,"

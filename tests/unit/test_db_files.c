@@ -97,6 +97,7 @@ put_file_replaces_paths_and_runs (void **state)
 
   ov_runs_digest (runs1, 3, r.runs_digest);
   r.content_digest[5] = 9;
+  r.meta_digest[31] = 7;
   assert_int_equal (ov_state_put_file (st, &r, runs1, 3), 0);
   assert_int_equal (ov_state_get_file (st, &r.key, &got), 0);
   id = got.id;
@@ -110,6 +111,7 @@ put_file_replaces_paths_and_runs (void **state)
   assert_int_equal (got.size, 16384);
   assert_memory_equal (got.runs_digest, r.runs_digest, 32);
   assert_memory_equal (got.content_digest, r.content_digest, 32);
+  assert_memory_equal (got.meta_digest, r.meta_digest, 32);
   /* sparse run not stored: 2 pieces */
   assert_int_equal (query_int ("SELECT count (*) FROM runs"), 2);
 
@@ -182,6 +184,25 @@ runs_digest_depends_on_placement_only (void **state)
   assert_memory_not_equal (da, dc, 32);
   assert_memory_not_equal (da, d0, 32);
   assert_memory_not_equal (d0, e, 32);
+}
+
+static void
+meta_digest_covers_mode_owner_and_times (void **state)
+{
+  struct ov_file f;
+  uint8_t base[32], d[32];
+
+  memset (&f, 0, sizeof f);
+  f.mode = 0644; f.uid = 1000; f.gid = 1000;
+  f.mtime = 1700000000; f.ctime = 1700000001;
+  ov_meta_digest (&f, base);
+  f.mode = 0755; ov_meta_digest (&f, d); assert_memory_not_equal (base, d, 32); f.mode = 0644;
+  f.gid = 0; ov_meta_digest (&f, d); assert_memory_not_equal (base, d, 32); f.gid = 1000;
+  f.mtime_nsec = 1; ov_meta_digest (&f, d); assert_memory_not_equal (base, d, 32); f.mtime_nsec = 0;
+  f.ctime = -1; ov_meta_digest (&f, d); assert_memory_not_equal (base, d, 32); f.ctime = 1700000001;
+  f.size = 12345;                       /* not metadata in this sense */
+  ov_meta_digest (&f, d);
+  assert_memory_equal (base, d, 32);
 }
 
 static void
@@ -419,6 +440,7 @@ main (void)
     cmocka_unit_test (put_file_replaces_paths_and_runs),
     cmocka_unit_test (runs_past_int64_are_refused_before_any_write),
     cmocka_unit_test (runs_digest_depends_on_placement_only),
+    cmocka_unit_test (meta_digest_covers_mode_owner_and_times),
     cmocka_unit_test (reverse_map_query_uses_the_covering_index),
     cmocka_unit_test (reverse_map_matches_brute_force_model),
     cmocka_unit_test (list_and_clear_filesystem_files),
