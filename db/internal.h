@@ -13,9 +13,10 @@
  *
  * Failed transactions: after an error that sqlite answers by rolling back
  * the transaction (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM…), or after
- * ov_db_check() rolled it back itself, st->aborted is set and every write
- * refuses to run until ov_state_rollback() or ov_state_begin(): writes can
- * never slip out in autocommit mode, one fsync each, after a failed poll.
+ * ov_state_put_file rolled it back itself, st->aborted is set and every
+ * cached statement (reads included) refuses to run until ov_state_rollback()
+ * or ov_state_begin(): writes can never slip out in autocommit mode, one
+ * fsync each, after a failed poll.
  */
 #ifndef OVSCAN_DB_INTERNAL_H
 #define OVSCAN_DB_INTERNAL_H

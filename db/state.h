@@ -7,24 +7,36 @@
  * Schema (versioned with PRAGMA user_version; db/migrations.c upgrades an
  * older file in one transaction, refuses a newer one):
  *   disks(id, name UNIQUE, image, format, tracker, granularity, bitmap,
- *         generation, size, created)
+ *         generation, size, created)   -- last_poll = max(polls.id)
  *   polls(id, disk_id, started, finished, mode, tracker, reason, dirty_bytes,
  *         files_scanned, bytes_scanned, infected, errors, sig_version, status)
  *   filesystems(id, disk_id, label, offset, size, type, identity)
  *   files(id, fs_id, inode, attr_type, attr_id, stream, size, orphan,
  *         runs_digest, content_digest, verdict, signature, error,
- *         scanned_poll, sig_version, changed_poll)
+ *         scanned_poll, sig_version, changed_poll, meta_digest)
+ *         UNIQUE (fs_id, inode, attr_type, attr_id)
  *   paths(file_id, path BLOB)              -- every hard link
- *   runs(file_id, disk_start, disk_end, kind)  -- the reverse map; each
- *         stored piece is at most OV_STATE_MAX_RUN bytes long so that an
- *         overlap query is an index range scan on disk_start
+ *   runs(file_id, fs_id, disk_start, disk_end, kind)  -- the reverse map;
+ *         each stored piece is at most OV_STATE_MAX_RUN bytes long so that
+ *         an overlap query is a range scan of the covering index
+ *         (fs_id, disk_start, disk_end, file_id); sparse runs not stored
  *   poll_files(poll_id, path BLOB, fs_label, inode, size, change, verdict,
  *         signature, error)                -- each poll's dirty-file list
  *
  * Transactions: a poll's writes (files, runs, poll_files, the poll row and
  * the disk's new tracker state) are one transaction: either the whole poll is
  * committed or none of it, so the tracker can drop its frozen bitmap only
- * after ov_state_commit() returned 0.
+ * after ov_state_commit() returned 0.  Commits are durable across power
+ * loss (synchronous=FULL, see db/state.c).  After a write fails inside a
+ * transaction in a way that leaves it unusable (database or disk full, I/O
+ * error, or ov_state_put_file failing after its first write), the
+ * transaction is already rolled back: later calls fail, ov_state_commit()
+ * returns -1, and ov_state_rollback() makes the connection usable again.
+ * Outside ov_state_begin() each call is its own atomic transaction (one
+ * fsync each: use a transaction for bulk writes).
+ *
+ * Callbacks run while no statement is stepping: a callback may call any
+ * ov_state_* function on the same connection.  One connection per thread.
  */
 #ifndef OVSCAN_DB_STATE_H
 #define OVSCAN_DB_STATE_H
@@ -113,7 +125,9 @@ struct ov_fs_record {
   const char *identity;        /* UUID / serial / superblock digest: a reformat changes it */
 };
 /* Find by (disk_id, label, offset); insert if absent.  Sets r->id; *changed
- * = true if it existed with another type/size/identity (then updated). */
+ * = true if it existed with another type/size/identity (then updated, same
+ * id; its files are kept: call ov_state_clear_fs_files).  changed may be
+ * NULL. */
 int ov_state_put_fs (struct ov_state *st, struct ov_fs_record *r, bool *changed);
 /* Forget every file of a filesystem (reformat, full poll). */
 int ov_state_clear_fs_files (struct ov_state *st, int64_t fs_id);
@@ -144,7 +158,11 @@ struct ov_file_record {
   int64_t changed_poll;
   const char *sig_version;
 };
-/* Insert or replace the file (by key) with its paths and runs (replaced). */
+/* Insert or replace the file (by key) with its paths and runs (replaced,
+ * never accumulated; the file keeps its id).  Refused before any write
+ * (transaction intact): a size or a non-sparse run ending past INT64_MAX, a
+ * path over 128 KiB, an unknown run kind.  All-zero digests are stored as
+ * NULL and read back as zeros. */
 int ov_state_put_file (struct ov_state *st, const struct ov_file_record *r,
                        const struct ov_run *runs, size_t nruns);
 /* 0 found (r filled; strings valid until the next call on st), 1 not found. */
