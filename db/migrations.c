@@ -196,6 +196,10 @@ ov_db_migrate (struct ov_state *st)
       ov_db_exec (st, "COMMIT", "commit");
       break;
     }
+    if (migrations[version] == NULL) {
+      ov_error ("%s: no migration from schema version %" PRId64, st->path, version);
+      goto fail;
+    }
     if (migrations[version] (st) == -1) {
       ov_error_prefix ("migration from schema version %" PRId64 " to %" PRId64,
                        version, version + 1);
