@@ -18,6 +18,11 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
   { "scan", ov_cmd_scan, "scan every file of a VM disk image or NBD export" },
+  { "add", ov_cmd_add, "register a VM disk image for polling" },
+  { "poll", ov_cmd_poll, "scan what changed on registered disks since their last poll" },
+  { "report", ov_cmd_report, "show the dirty files of a poll" },
+  { "list", ov_cmd_list, "list registered disks" },
+  { "remove", ov_cmd_remove, "forget a registered disk" },
 };
 
 void
@@ -36,7 +41,7 @@ usage (FILE *fp)
 {
   size_t i;
   fprintf (fp,
-           "Usage: ovscan COMMAND [OPTIONS] ...\n"
+           "Usage: ovscan [--state DB] COMMAND [OPTIONS] ...\n"
            "Scan virtual machine disks for malware from outside the VM.\n"
            "\n"
            "Commands:\n");
@@ -45,6 +50,8 @@ usage (FILE *fp)
   fprintf (fp,
            "\n"
            "Options:\n"
+           "      --state DB state database (default /var/lib/ovscan/state.db for\n"
+           "                 root, else $XDG_STATE_HOME/ovscan/state.db)\n"
            "  -h, --help     show this help (ovscan COMMAND --help for a command)\n"
            "  -V, --version  show the version of ovscan and of libclamav\n"
            "\n"
@@ -57,6 +64,19 @@ main (int argc, char **argv)
 {
   size_t i;
 
+  /* Global options before the command. */
+  while (argc >= 2 && strncmp (argv[1], "--state", 7) == 0) {
+    if (argv[1][7] == '=') {
+      ov_state_path = argv[1] + 8;
+      argc -= 1, argv += 1;
+    }
+    else if (argv[1][7] == '\0' && argc >= 3) {
+      ov_state_path = argv[2];
+      argc -= 2, argv += 2;
+    }
+    else
+      break;
+  }
   if (argc < 2) {
     usage (stderr);
     return OV_EXIT_ERROR;

@@ -1,0 +1,147 @@
+/* ovscan — printing a poll and its dirty-file list, the same way for
+ * `poll` (right after it) and `report dirty` (any time later): text table,
+ * JSON (one object per poll) or CSV.  Guest paths are quoted first. */
+#include "cli/poll_output.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/cleanup.h"
+#include "common/quote.h"
+#include "common/units.h"
+
+static void
+json_str (const char *key, const char *value, bool comma)
+{
+  printf ("\"%s\":", key);
+  if (value) {
+    CLEANUP_FREE char *q = ov_quote_path (value);
+    ov_json_write_string (stdout, q ? q : "");
+  }
+  else
+    fputs ("null", stdout);
+  if (comma)
+    putchar (',');
+}
+
+struct file_printer {
+  enum ov_report_format format;
+  const char *vm;
+  unsigned count;
+};
+
+static void
+csv_field (const char *s, bool last)
+{
+  CLEANUP_FREE char *q = s ? ov_quote_path (s) : NULL;
+  const char *p;
+  putchar ('"');
+  for (p = q ? q : ""; *p; p++) {
+    if (*p == '"')
+      putchar ('"');
+    putchar (*p);
+  }
+  putchar ('"');
+  putchar (last ? '\n' : ',');
+}
+
+static int
+print_file (void *opaque, const struct ov_poll_file *f)
+{
+  struct file_printer *pr = opaque;
+  CLEANUP_FREE char *path = ov_quote_path (f->path);
+  char size[32];
+
+  switch (pr->format) {
+  case OV_REPORT_JSON:
+    if (pr->count)
+      putchar (',');
+    putchar ('{');
+    json_str ("path", f->path, true);
+    json_str ("fs", f->fs_label, true);
+    printf ("\"inode\":%" PRIu64 ",\"size\":%" PRIu64 ",", f->inode, f->size);
+    json_str ("change", f->change, true);
+    json_str ("verdict", f->verdict, true);
+    json_str ("signature", f->signature, true);
+    json_str ("error", f->error, false);
+    putchar ('}');
+    break;
+  case OV_REPORT_CSV:
+    snprintf (size, sizeof size, "%" PRIu64, f->size);
+    csv_field (pr->vm, false);
+    csv_field (f->path, false);
+    csv_field (f->fs_label, false);
+    {
+      char inode[32];
+      snprintf (inode, sizeof inode, "%" PRIu64, f->inode);
+      csv_field (inode, false);
+    }
+    csv_field (size, false);
+    csv_field (f->change, false);
+    csv_field (f->verdict, false);
+    csv_field (f->signature, false);
+    csv_field (f->error, true);
+    break;
+  case OV_REPORT_TEXT:
+    printf ("  %-8s %-8s %10s  %s%s%s\n", f->change, f->verdict,
+            ov_format_size (f->size, size, sizeof size), path ? path : "?",
+            f->signature ? "  " : "", f->signature ? f->signature : "");
+    break;
+  }
+  pr->count++;
+  return 0;
+}
+
+int
+ov_print_poll (struct ov_state *st, const char *vm,
+               const struct ov_poll_record *p, const char *walked,
+               enum ov_report_format format)
+{
+  struct file_printer pr = { .format = format, .vm = vm };
+  char dirty[32];
+  int r;
+
+  switch (format) {
+  case OV_REPORT_JSON:
+    putchar ('{');
+    json_str ("vm", vm, true);
+    printf ("\"poll\":%" PRId64 ",", p->id);
+    json_str ("tracker", p->tracker, true);
+    json_str ("mode", p->mode, true);
+    json_str ("reason", p->reason, true);
+    json_str ("metadata_walk", walked, true);
+    printf ("\"started\":%.3f,\"dirty_bytes\":%" PRIu64 ",\"duration_s\":%.3f,"
+            "\"files_scanned\":%" PRIu64 ",\"bytes_scanned\":%" PRIu64 ","
+            "\"infected\":%" PRIu64 ",\"errors\":%" PRIu64 ",",
+            p->started, p->dirty_bytes, p->finished - p->started,
+            p->files_scanned, p->bytes_scanned, p->infected, p->errors);
+    json_str ("signature_version", p->sig_version, true);
+    fputs ("\"files\":[", stdout);
+    r = ov_state_list_poll_files (st, p->id, print_file, &pr);
+    fputs ("]}\n", stdout);
+    break;
+  case OV_REPORT_CSV:
+    r = ov_state_list_poll_files (st, p->id, print_file, &pr);
+    break;
+  default:
+    printf ("%s: poll %" PRId64 ", %s%s%s%s, %s dirty, %.2f s: %" PRIu64
+            " scanned, %" PRIu64 " infected, %" PRIu64 " errors\n",
+            vm, p->id, p->mode, p->reason ? " (" : "", p->reason ? p->reason : "",
+            p->reason ? ")" : "",
+            ov_format_size (p->dirty_bytes, dirty, sizeof dirty),
+            p->finished - p->started, p->files_scanned, p->infected, p->errors);
+    if (walked && *walked)
+      printf ("  metadata walked: %s\n", walked);
+    r = ov_state_list_poll_files (st, p->id, print_file, &pr);
+    break;
+  }
+  fflush (stdout);
+  return r;
+}
+
+void
+ov_print_csv_header (void)
+{
+  puts ("vm,path,fs,inode,size,change,verdict,signature,error");
+}
