@@ -568,7 +568,7 @@ ov_poll_disk (struct ov_state *st, struct ov_disk_record *disk,
       in_transaction = true;
       c.poll = (struct ov_poll_record) {
         .disk_id = disk->id, .started = start, .mode = "incremental",
-        .tracker = disk->tracker,
+        .tracker = disk->tracker, .status = "ok",
       };
       if (ov_state_add_poll (st, &c.poll) == -1 || record_poll (&c) == -1 ||
           ov_state_commit (st) == -1)
@@ -614,7 +614,7 @@ ov_poll_disk (struct ov_state *st, struct ov_disk_record *disk,
   c.poll = (struct ov_poll_record) {
     .disk_id = disk->id, .started = start,
     .mode = c.full ? "full" : "incremental", .tracker = disk->tracker,
-    .reason = reason,
+    .reason = reason, .status = "ok",
   };
   if (ov_state_add_poll (st, &c.poll) == -1)
     goto out;
@@ -654,7 +654,12 @@ ov_poll_disk (struct ov_state *st, struct ov_disk_record *disk,
   out->mode = c.poll.mode;
   out->reason = reason ? strdup (reason) : NULL;
 
-  /* Committed: the frozen bitmap has done its job. */
+  /* Committed: the frozen bitmap has done its job (our qemu-nbd must be
+   * gone first: it holds the image's lock). */
+  ov_fsmap_close (map);
+  map = NULL;
+  ov_disk_close (d);
+  d = NULL;
   if (bitmap && tp.frozen &&
       ov_bitmap_release (disk->image, disk->format, tp.frozen) == -1)
     warnf (&c, "could not remove the old dirty bitmap (it is removed at the next poll): %s",
@@ -668,7 +673,16 @@ ov_poll_disk (struct ov_state *st, struct ov_disk_record *disk,
     if (in_transaction)
       ov_state_rollback (st);
     /* Not committed: drop the successor; the frozen bitmap still covers
-     * every write (and prepare() would remove the successor anyway). */
+     * every write (and prepare() would remove the successor anyway).
+     * Our own qemu-nbd must be gone first, or the image is locked. */
+    if (map) {
+      ov_fsmap_close (map);
+      map = NULL;
+    }
+    if (d) {
+      ov_disk_close (d);
+      d = NULL;
+    }
     if (armed)
       ov_bitmap_release (disk->image, disk->format, tp.successor);
     ov_error ("%s", saved);
