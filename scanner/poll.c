@@ -19,6 +19,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/extents.h"
+#include "common/fault.h"
 #include "common/quote.h"
 #include "common/sha256.h"
 #include "common/vector.h"
@@ -276,6 +277,7 @@ scanned_cb (void *opaque, const struct ov_file *f,
   struct pending *p = f->user;
 
   count_result (c, f, res);
+  ov_fault_point ("during-scan");
   if (!c->db_failed && store_file (c, f, p, res) == -1) {
     c->db_failed = 1;
     snprintf (c->db_error, sizeof c->db_error, "%s", ov_last_error ());
@@ -545,6 +547,7 @@ ov_poll_disk (struct ov_state *st, struct ov_disk_record *disk,
     if (ov_bitmap_prepare (disk->image, disk->format, &ts, &tp) == -1)
       goto out;
     reason = tp.full_reason;
+    ov_fault_point ("after-prepare");
   }
   else
     reason = "tracker 'full': no write tracking, every poll reads every file";
@@ -588,6 +591,7 @@ ov_poll_disk (struct ov_state *st, struct ov_disk_record *disk,
     if (ov_bitmap_arm (disk->image, disk->format, &ts, &tp) == -1)
       goto out;
     armed = true;
+    ov_fault_point ("after-arm");
   }
   dopts.bitmap = c.full ? NULL : tp.frozen;
   if ((d = ov_disk_open (disk->image, &dopts)) == NULL)
@@ -646,8 +650,10 @@ ov_poll_disk (struct ov_state *st, struct ov_disk_record *disk,
     disk->generation = tp.successor_generation;
   }
   disk->size = ov_disk_size (d);
+  ov_fault_point ("before-commit");
   if (ov_state_update_disk_tracker (st, disk) == -1 || ov_state_commit (st) == -1)
     goto out;
+  ov_fault_point ("after-commit");
   in_transaction = false;
   armed = false;
   out->poll_id = c.poll.id;

@@ -18,6 +18,9 @@
  *      leaves the frozen bitmap recorded in the db and covering everything;
  *      prepare() of the next poll removes the stale successor.
  *
+ * Crash-injection points for the tests (common/fault.h, OVSCAN_FAULT=NAME):
+ * after-prepare, after-arm, during-scan, before-commit, after-commit.
+ *
  * Dirty extents -> files: a filesystem with no dirty byte is not read at all.
  * Otherwise its metadata is walked (names and block runs, no content) and
  * compared with the state db: unknown key -> new; other size or block runs,
