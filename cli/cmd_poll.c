@@ -39,10 +39,11 @@ struct poll_run {
 };
 
 static void
-on_warning (void *opaque, const char *message)
+on_warning (void *opaque, bool is_error, const char *message)
 {
   struct poll_run *run = opaque;
-  run->warnings++;
+  if (is_error)
+    run->warnings++;
   fprintf (stderr, "%s: %s: %s\n", ov_program_name, run->vm, message);
 }
 

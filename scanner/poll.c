@@ -91,10 +91,10 @@ struct poll_ctx {
 };
 
 static void
-warnf (struct poll_ctx *c, const char *fmt, ...)
-  __attribute__ ((format (printf, 2, 3)));
+say (struct poll_ctx *c, bool is_error, const char *fmt, ...)
+  __attribute__ ((format (printf, 3, 4)));
 static void
-warnf (struct poll_ctx *c, const char *fmt, ...)
+say (struct poll_ctx *c, bool is_error, const char *fmt, ...)
 {
   char msg[4096];
   va_list ap;
@@ -102,7 +102,7 @@ warnf (struct poll_ctx *c, const char *fmt, ...)
   vsnprintf (msg, sizeof msg, fmt, ap);
   va_end (ap);
   if (c->warn)
-    c->warn (c->opaque, msg);
+    c->warn (c->opaque, is_error, msg);
 }
 
 static double
@@ -263,7 +263,7 @@ count_result (struct poll_ctx *c, const struct ov_file *f,
   else if (res->verdict == OV_VERDICT_ERROR) {
     CLEANUP_FREE char *q = ov_quote_path (f->paths[0]);
     c->out->errors++;
-    warnf (c, "%s: ERROR: %s", q ? q : "?", res->error ? res->error : "scan failed");
+    say (c, true, "%s: ERROR: %s", q ? q : "?", res->error ? res->error : "scan failed");
   }
 }
 
@@ -376,7 +376,7 @@ walk_problem (void *opaque, const struct ov_fs *fs, const char *message)
   struct poll_ctx *c = opaque;
   CLEANUP_FREE char *q = ov_quote_path (message);
   c->out->errors++;
-  warnf (c, "%s", q ? q : message);
+  say (c, true, "%s", q ? q : message);
 }
 
 static void
@@ -410,7 +410,7 @@ poll_filesystem (struct poll_ctx *c, struct ov_fsmap *map, struct ov_disk *disk,
   c->fs_id = fr.id;
   fs_full = c->full || changed;
   if (changed) {
-    warnf (c, "%s: the filesystem changed (reformatted?): every file is read again",
+    say (c, false, "%s: the filesystem changed (reformatted?): every file is read again",
            fs->label[0] ? fs->label : "disk");
     if (ov_state_clear_fs_files (c->st, fr.id) == -1)
       return -1;
@@ -424,7 +424,7 @@ poll_filesystem (struct poll_ctx *c, struct ov_fsmap *map, struct ov_disk *disk,
   if (ov_fsmap_walk (map, fs, collect_file, walk_problem, c) == -1) {
     CLEANUP_FREE char *q = ov_quote_path (ov_last_error ());
     c->out->errors++;
-    warnf (c, "%s: walk stopped: %s", fs->label[0] ? fs->label : "disk", q ? q : "");
+    say (c, true, "%s: walk stopped: %s", fs->label[0] ? fs->label : "disk", q ? q : "");
   }
 
   /* Classify every walked file against the db. */
@@ -626,7 +626,7 @@ ov_poll_disk (struct ov_state *st, struct ov_disk_record *disk,
   n = ov_fsmap_fs_count (map);
   if (n == 0) {
     out->errors++;
-    warnf (&c, "no partition table or filesystem found on the disk");
+    say (&c, true, "no partition table or filesystem found on the disk");
   }
   for (i = 0; i < n; i++) {
     struct ov_fs *fs = ov_fsmap_fs (map, i);
@@ -634,7 +634,7 @@ ov_poll_disk (struct ov_state *st, struct ov_disk_record *disk,
       if (!fs->not_scanned_ok) {
         CLEANUP_FREE char *q = ov_quote_path (fs->error);
         out->errors++;
-        warnf (&c, "not scanned: %s", q ? q : fs->error);
+        say (&c, true, "not scanned: %s", q ? q : fs->error);
       }
       continue;
     }
@@ -668,7 +668,7 @@ ov_poll_disk (struct ov_state *st, struct ov_disk_record *disk,
   d = NULL;
   if (bitmap && tp.frozen &&
       ov_bitmap_release (disk->image, disk->format, tp.frozen) == -1)
-    warnf (&c, "could not remove the old dirty bitmap (it is removed at the next poll): %s",
+    say (&c, false, "could not remove the old dirty bitmap (it is removed at the next poll): %s",
            ov_last_error ());
   ret = 0;
 

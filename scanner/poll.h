@@ -67,9 +67,11 @@ struct ov_poll_outcome {
 };
 void ov_poll_outcome_clear (struct ov_poll_outcome *o);
 
-/* Problems that do not stop the poll (a filesystem not read, a file that
- * could not be scanned) are reported here as they happen. */
-typedef void (*ov_poll_warning_cb) (void *opaque, const char *message);
+/* Reported as they happen: problems that do not stop the poll (a
+ * filesystem not read, a file that could not be scanned: is_error = true),
+ * and notices (a reformatted filesystem read again: is_error = false). */
+typedef void (*ov_poll_warning_cb) (void *opaque, bool is_error,
+                                    const char *message);
 
 /* Poll `disk` (its record is updated on success).  -1 + ov_error if the poll
  * could not be done; then nothing was committed and the tracker still covers
