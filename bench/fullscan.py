@@ -267,7 +267,42 @@ def report(rundir):
     with open(os.path.join(rundir, "report.json"), "w") as f:
         json.dump(rep, f, indent=1)
     print_table(rep, files_total, bytes_total)
+    with open(os.path.join(rundir, "table.md"), "w") as f:
+        f.write(markdown_table(rep))
     return 3 if any_mismatch else 0
+
+
+def markdown_table(rep):
+    """The numbers as a Markdown table, for docs/benchmarks.md."""
+    out = []
+    for mode, rows in rep["modes"].items():
+        out.append("| %s cache, median of %d | wall s | CPU s | files/s | MB/s | peak RSS MiB (tree) | engine load s | files (own count) | detections | exit |"
+                   % (mode, rep["run"]["rounds"]))
+        out.append("|---|---|---|---|---|---|---|---|---|---|")
+        for tool in ("clamscan", "ovscan"):
+            r = rows.get(tool)
+            if not r:
+                continue
+            out.append("| %s | %.2f | %.1f | %.0f | %.1f | %.0f (%.0f) | %s | %d | %d | %s |" % (
+                tool, r["wall_seconds_median"], r["cpu_seconds_median"], r["files_per_second"],
+                r["mb_per_second"], r["peak_rss_mib"], r["tree_peak_rss_mib"],
+                fmt(r.get("engine_load_seconds"), ".3f"), r["files_reported"], r["detections"],
+                ",".join(map(str, r["exit_status"]))))
+        if "ratio" in rows:
+            q = rows["ratio"]
+            out.append("| **ovscan / clamscan** | **%s** | %s | | | %s | %s | | | |" % (
+                fmt(q["wall"], ".3f"), fmt(q["cpu"], ".3f"), fmt(q["peak_rss"], ".3f"),
+                fmt(q["engine_load"], ".3f")))
+        out.append("")
+        for tool in ("clamscan", "ovscan"):
+            r = rows.get(tool)
+            if r:
+                out.append("%s wall times: %s s  " % (tool, ", ".join("%.2f" % x for x in r["wall_seconds_all"])))
+        out.append("")
+    d = rep["detections"]
+    if "equal" in d:
+        out.append("Detections: %s (%d each)." % ("equal" if d["equal"] else "**DIFFERENT**", d["count"]))
+    return "\n".join(out) + "\n"
 
 
 def print_table(rep, files_total, bytes_total):

@@ -151,6 +151,7 @@ status=0
 python3 "$HERE/fullscan.py" report "$RUNDIR" | tee "$RUNDIR/table.txt" || status=$?
 cp "$RUNDIR/report.json" "$HERE/out/fullscan-$STAMP.json"
 cp "$RUNDIR/table.txt" "$HERE/out/fullscan-$STAMP.txt"
+cp "$RUNDIR/table.md" "$HERE/out/fullscan-$STAMP.md"
 cp "$RUNDIR/report.json" "$HERE/out/fullscan-latest.json"
 echo "run-fullscan: raw outputs in $RUNDIR; report in $HERE/out/fullscan-$STAMP.{json,txt} (and fullscan-latest.json)" >&2
 exit "$status"
