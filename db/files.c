@@ -39,7 +39,7 @@ DEFINE_VECTOR (id_vector, int64_t);
 #define FILE_COLUMNS \
   "id, fs_id, inode, attr_type, attr_id, stream, size, orphan, runs_digest," \
   " content_digest, verdict, signature, error, scanned_poll, sig_version," \
-  " changed_poll, meta_digest"
+  " changed_poll, meta_digest, paths_digest"
 
 const char ov_db_overlap_sql[] =
   "SELECT file_id FROM runs WHERE fs_id = ?1 AND disk_start > ?2"
@@ -226,6 +226,42 @@ bind_file (sqlite3_stmt *s, const struct ov_file_record *r)
 }
 
 static int
+compare_path_ptrs (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+void
+ov_paths_digest (char *const *paths, size_t npaths, uint8_t out[32])
+{
+  struct ov_sha256 ctx;
+  char **sorted = malloc (npaths * sizeof *sorted);
+  size_t i;
+
+  ov_sha256_init (&ctx);
+  if (sorted) {
+    memcpy (sorted, paths, npaths * sizeof *sorted);
+    qsort (sorted, npaths, sizeof *sorted, compare_path_ptrs);
+  }
+  for (i = 0; i < npaths; i++) {
+    const char *p = sorted ? sorted[i] : paths[i];
+    ov_sha256_update (&ctx, p, strlen (p) + 1);
+  }
+  ov_sha256_final (&ctx, out);
+  free (sorted);
+}
+
+/* ?18: the digest of the (sorted) path set, for rename checks without
+ * loading paths. */
+static void
+bind_paths_digest (sqlite3_stmt *s, const struct ov_file_record *r)
+{
+  uint8_t d[32];
+  ov_paths_digest (r->paths, r->npaths, d);
+  sqlite3_bind_blob (s, 18, d, 32, SQLITE_TRANSIENT);
+}
+
+static int
 delete_by_file_id (struct ov_state *st, enum ov_stmt_id id, const char *sql,
                    int64_t file_id)
 {
@@ -298,11 +334,12 @@ put_file_unit (struct ov_state *st, const struct ov_file_record *r,
 
   ins = ov_db_stmt (st, OV_STMT_INSERT_FILE,
                     "INSERT INTO files (" FILE_COLUMNS ") VALUES (NULL, ?2, ?3,"
-                    " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+                    " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
                     " ON CONFLICT (fs_id, inode, attr_type, attr_id) DO NOTHING");
   if (ins == NULL)
     return -1;
   bind_file (ins, r);
+  bind_paths_digest (ins, r);
   if (ov_db_step_done (st, ins, "insert file") == -1)
     return -1;
   if (sqlite3_changes (st->db) == 1)
@@ -317,12 +354,14 @@ put_file_unit (struct ov_state *st, const struct ov_file_record *r,
                       " attr_id = ?5, stream = ?6, size = ?7, orphan = ?8,"
                       " runs_digest = ?9, content_digest = ?10, verdict = ?11,"
                       " signature = ?12, error = ?13, scanned_poll = ?14,"
-                      " sig_version = ?15, changed_poll = ?16, meta_digest = ?17"
+                      " sig_version = ?15, changed_poll = ?16, meta_digest = ?17,"
+                      " paths_digest = ?18"
                       " WHERE id = ?1");
     if (upd == NULL)
       return -1;
     sqlite3_bind_int64 (upd, 1, file_id);
     bind_file (upd, r);
+    bind_paths_digest (upd, r);
     if (ov_db_step_done (st, upd, "update file") == -1 ||
         delete_by_file_id (st, OV_STMT_DELETE_FILE_PATHS,
                            "DELETE FROM paths WHERE file_id = ?1",
@@ -630,5 +669,52 @@ ov_state_count_files (struct ov_state *st, int64_t disk_id,
     *files = f;
   if (runs)
     *runs = r;
+  return 0;
+}
+
+/* A digest column (NULL = all zero). */
+static void
+copy_digest (sqlite3_stmt *s, int col, uint8_t out[32])
+{
+  const void *blob = sqlite3_column_blob (s, col);
+  if (blob && sqlite3_column_bytes (s, col) == 32)
+    memcpy (out, blob, 32);
+  else
+    memset (out, 0, 32);
+}
+
+int
+ov_state_list_fs_summaries (struct ov_state *st, int64_t fs_id,
+                            ov_file_summary_cb cb, void *opaque)
+{
+  CLEANUP_STMT_RESET sqlite3_stmt *s =
+    ov_db_stmt (st, OV_STMT_FS_SUMMARIES,
+                "SELECT id, inode, attr_type, attr_id, size, runs_digest,"
+                " content_digest, meta_digest, paths_digest, verdict"
+                " FROM files WHERE fs_id = ?1");
+  int rc;
+
+  if (s == NULL)
+    return -1;
+  sqlite3_bind_int64 (s, 1, fs_id);
+  while ((rc = sqlite3_step (s)) == SQLITE_ROW) {
+    struct ov_file_summary f = { .key.fs_id = fs_id };
+    const char *verdict;
+    f.id = sqlite3_column_int64 (s, 0);
+    f.key.inode = (uint64_t) sqlite3_column_int64 (s, 1);
+    f.key.attr_type = (uint32_t) sqlite3_column_int64 (s, 2);
+    f.key.attr_id = (uint16_t) sqlite3_column_int64 (s, 3);
+    f.size = (uint64_t) sqlite3_column_int64 (s, 4);
+    copy_digest (s, 5, f.runs_digest);
+    copy_digest (s, 6, f.content_digest);
+    copy_digest (s, 7, f.meta_digest);
+    copy_digest (s, 8, f.paths_digest);
+    verdict = (const char *) sqlite3_column_text (s, 9);
+    f.last_scan_failed = verdict && strcmp (verdict, "error") == 0;
+    if (cb (opaque, &f) == -1)
+      return -1;
+  }
+  if (rc != SQLITE_DONE)
+    return ov_db_fail (st, rc, "list file summaries");
   return 0;
 }

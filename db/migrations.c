@@ -83,6 +83,7 @@ static const char schema_v1[] =
   "  runs_digest BLOB NOT NULL,"
   "  content_digest BLOB,"
   "  meta_digest BLOB,"
+  "  paths_digest BLOB,"
   "  verdict TEXT CHECK (verdict IN ('clean', 'infected', 'error', 'skipped')),"
   "  signature TEXT,"
   "  error TEXT,"

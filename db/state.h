@@ -172,6 +172,21 @@ int ov_state_delete_file (struct ov_state *st, int64_t file_id);
 /* Every file of a filesystem (strings valid during the callback only). */
 typedef int (*ov_file_record_cb) (void *opaque, const struct ov_file_record *r);
 int ov_state_list_fs_files (struct ov_state *st, int64_t fs_id, ov_file_record_cb cb, void *opaque);
+/* What a poll needs to classify a walked file, without its paths: one
+ * sequential read of a filesystem's files (a point query per file costs
+ * ~10x more). */
+struct ov_file_summary {
+  int64_t id;
+  struct ov_file_key key;
+  uint64_t size;
+  uint8_t runs_digest[32], content_digest[32], meta_digest[32];
+  uint8_t paths_digest[32];    /* ov_paths_digest of its paths */
+  bool last_scan_failed;       /* verdict "error" */
+};
+typedef int (*ov_file_summary_cb) (void *opaque, const struct ov_file_summary *f);
+int ov_state_list_fs_summaries (struct ov_state *st, int64_t fs_id,
+                                ov_file_summary_cb cb, void *opaque);
+
 /* Files whose runs overlap disk bytes [offset, offset+length) — the reverse
  * map.  Each file at most once per call. */
 int ov_state_files_overlapping (struct ov_state *st, int64_t fs_id,
@@ -198,6 +213,9 @@ int ov_state_list_poll_files (struct ov_state *st, int64_t poll_id, ov_poll_file
 /* SHA-256 over the run list (file_offset, disk_offset, length, kind of every
  * run, little-endian): equal digests = same placement on disk. */
 void ov_runs_digest (const struct ov_run *runs, size_t nruns, uint8_t out[32]);
+
+/* SHA-256 over the sorted set of paths (each with its NUL). */
+void ov_paths_digest (char *const *paths, size_t npaths, uint8_t out[32]);
 
 /* SHA-256 over a file's mode, uid, gid, mtime, ctime (with nanoseconds),
  * little-endian. */

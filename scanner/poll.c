@@ -70,8 +70,6 @@ pending_free (struct pending *p)
 }
 
 DEFINE_VECTOR (file_vector, struct ov_file *);
-DEFINE_VECTOR (key_vector, struct ov_file_key);
-DEFINE_VECTOR (id_vector, int64_t);
 
 struct poll_ctx {
   struct ov_state *st;
@@ -134,22 +132,6 @@ fill_record (struct poll_ctx *c, const struct ov_file *f,
   r->npaths = f->npaths;
 }
 
-static bool
-same_paths (const struct ov_file *f, const struct ov_file_record *r)
-{
-  size_t i, j;
-  if (f->npaths != r->npaths)
-    return false;
-  for (i = 0; i < f->npaths; i++) {
-    for (j = 0; j < r->npaths; j++)
-      if (strcmp (f->paths[i], r->paths[j]) == 0)
-        break;
-    if (j == r->npaths)
-      return false;
-  }
-  return true;
-}
-
 /* Any data-bearing run of f inside a dirty extent? */
 static bool
 data_is_dirty (const ov_extents *dirty, const struct ov_file *f)
@@ -171,44 +153,132 @@ xstrdup_or_null (const char *s)
   return s ? strdup (s) : NULL;
 }
 
-/* Decide what happened to a walked file, comparing with the db. */
 static int
-classify (struct poll_ctx *c, struct ov_file *f, struct pending *p)
+compare_keys (const void *a, const void *b)
 {
-  struct ov_file_record now, old;
-  int r;
+  const struct ov_file_key *x = a, *y = b;
+  if (x->inode != y->inode) return x->inode < y->inode ? -1 : 1;
+  if (x->attr_type != y->attr_type) return x->attr_type < y->attr_type ? -1 : 1;
+  if (x->attr_id != y->attr_id) return x->attr_id < y->attr_id ? -1 : 1;
+  return 0;
+}
 
-  fill_record (c, f, &now);
-  r = ov_state_get_file (c->st, &now.key, &old);
-  if (r == -1)
-    return -1;
-  if (r == 1) {
-    p->changed = true;
-    p->change = OV_CHANGE_NEW;
-    p->scan = true;
-    return 0;
+/* The db's view of one filesystem, loaded in one sequential read and
+ * searched by key; `seen` marks the ones the walk found again. */
+struct known {
+  struct ov_file_summary *v;
+  bool *seen;
+  size_t len, cap;
+};
+
+static int
+known_add (void *opaque, const struct ov_file_summary *f)
+{
+  struct known *k = opaque;
+  if (k->len == k->cap) {
+    size_t cap = k->cap ? k->cap * 2 : 1024;
+    struct ov_file_summary *v = realloc (k->v, cap * sizeof *v);
+    if (v == NULL) {
+      ov_error ("out of memory loading the file index");
+      return -1;
+    }
+    k->v = v;
+    k->cap = cap;
   }
-  p->old_id = old.id;
+  k->v[k->len++] = *f;
+  return 0;
+}
+
+static int
+compare_summaries (const void *a, const void *b)
+{
+  return compare_keys (&((const struct ov_file_summary *) a)->key,
+                       &((const struct ov_file_summary *) b)->key);
+}
+
+static int
+compare_key_to_summary (const void *key, const void *summary)
+{
+  return compare_keys (key, &((const struct ov_file_summary *) summary)->key);
+}
+
+static int
+known_load (struct ov_state *st, int64_t fs_id, struct known *k)
+{
+  if (ov_state_list_fs_summaries (st, fs_id, known_add, k) == -1)
+    return -1;
+  qsort (k->v, k->len, sizeof k->v[0], compare_summaries);
+  k->seen = calloc (k->len ? k->len : 1, sizeof *k->seen);
+  if (k->seen == NULL) {
+    ov_error ("out of memory");
+    return -1;
+  }
+  return 0;
+}
+
+static void
+known_free (struct known *k)
+{
+  free (k->v);
+  free (k->seen);
+  memset (k, 0, sizeof *k);
+}
+
+/* Keep the verdict of a file that is not rescanned (renamed, metadata). */
+static int
+load_old_verdict (struct poll_ctx *c, const struct ov_file_key *key,
+                  struct pending *p)
+{
+  struct ov_file_record old;
+  int r = ov_state_get_file (c->st, key, &old);
+  if (r != 0)
+    return r == 1 ? 0 : -1;
   p->old_verdict = xstrdup_or_null (old.verdict);
   p->old_signature = xstrdup_or_null (old.signature);
   p->old_error = xstrdup_or_null (old.error);
   p->old_sig_version = xstrdup_or_null (old.sig_version);
   p->old_scanned_poll = old.scanned_poll;
+  return 0;
+}
 
-  if (now.size != old.size || memcmp (now.runs_digest, old.runs_digest, 32) != 0)
+/* Decide what happened to a walked file, comparing with the db. */
+static int
+classify (struct poll_ctx *c, struct known *known, struct ov_file *f,
+          struct pending *p)
+{
+  struct ov_file_record now;
+  const struct ov_file_summary *old;
+  uint8_t paths_digest[32];
+
+  fill_record (c, f, &now);
+  old = bsearch (&now.key, known->v, known->len, sizeof known->v[0],
+                 compare_key_to_summary);
+  if (old == NULL) {
+    p->changed = true;
+    p->change = OV_CHANGE_NEW;
+    p->scan = true;
+    return 0;
+  }
+  known->seen[old - known->v] = true;
+  p->old_id = old->id;
+  ov_paths_digest (f->paths, f->npaths, paths_digest);
+
+  if (now.size != old->size || memcmp (now.runs_digest, old->runs_digest, 32) != 0)
     p->change = OV_CHANGE_MODIFIED, p->changed = true;
   else if (f->resident
-           ? memcmp (now.content_digest, old.content_digest, 32) != 0
+           ? memcmp (now.content_digest, old->content_digest, 32) != 0
            : data_is_dirty (&c->dirty, f))
     p->change = OV_CHANGE_MODIFIED, p->changed = true;
-  else if (!same_paths (f, &old))
+  else if (memcmp (paths_digest, old->paths_digest, 32) != 0)
     p->change = OV_CHANGE_RENAMED, p->changed = true;
-  else if (memcmp (now.meta_digest, old.meta_digest, 32) != 0)
+  else if (memcmp (now.meta_digest, old->meta_digest, 32) != 0)
     p->change = OV_CHANGE_METADATA, p->changed = true;
 
   /* A file whose last scan failed is retried whenever its fs is walked. */
   p->scan = (p->changed && p->change == OV_CHANGE_MODIFIED) || c->full
-            || (old.verdict && strcmp (old.verdict, "error") == 0);
+            || old->last_scan_failed;
+  if (!p->scan && p->changed)
+    return load_old_verdict (c, &now.key, p);
   return 0;
 }
 
@@ -287,74 +357,37 @@ scanned_cb (void *opaque, const struct ov_file *f,
 
 /* ---- deleted files ---- */
 
+/* Known files the walk did not see: deleted (their paths are loaded only
+ * now, for the dirty list). */
 static int
-compare_keys (const void *a, const void *b)
+record_deleted (struct poll_ctx *c, const struct ov_fs *fs,
+                const struct known *known)
 {
-  const struct ov_file_key *x = a, *y = b;
-  if (x->inode != y->inode) return x->inode < y->inode ? -1 : 1;
-  if (x->attr_type != y->attr_type) return x->attr_type < y->attr_type ? -1 : 1;
-  if (x->attr_id != y->attr_id) return x->attr_id < y->attr_id ? -1 : 1;
-  return 0;
-}
-
-struct deleted_scan {
-  struct poll_ctx *c;
-  const key_vector *seen;
-  const struct ov_fs *fs;
-  id_vector ids;
-  int failed;
-};
-
-static int
-deleted_cb (void *opaque, const struct ov_file_record *r)
-{
-  struct deleted_scan *d = opaque;
-  struct ov_poll_file pf = { 0 };
-
-  if (bsearch (&r->key, d->seen->ptr, d->seen->len, sizeof d->seen->ptr[0],
-               compare_keys))
-    return 0;
-  pf.path = r->npaths ? r->paths[0] : "";
-  pf.fs_label = d->fs->label;
-  pf.inode = r->key.inode;
-  pf.size = r->size;
-  pf.change = "deleted";
-  pf.verdict = "none";
-  if (ov_state_add_poll_file (d->c->st, d->c->poll.id, &pf) == -1 ||
-      id_vector_append (&d->ids, r->id) == -1) {
-    d->failed = 1;
-    return -1;
-  }
-  return 0;
-}
-
-/* Files of fs that the db knows but the walk did not see: deleted. */
-static int
-record_deleted (struct poll_ctx *c, const struct ov_fs *fs)
-{
-  key_vector seen = VECTOR_INIT;
-  struct deleted_scan d = { .c = c, .seen = &seen, .fs = fs, .ids = VECTOR_INIT };
   size_t i;
-  int ret = -1;
 
-  if (key_vector_reserve (&seen, c->files.len) == -1)
-    goto out;
-  for (i = 0; i < c->files.len; i++) {
-    const struct ov_file *f = c->files.ptr[i];
-    struct ov_file_key k = { c->fs_id, f->inode, f->attr_type, f->attr_id };
-    seen.ptr[seen.len++] = k;
+  for (i = 0; i < known->len; i++) {
+    struct ov_file_record r;
+    struct ov_poll_file pf = { 0 };
+    int found;
+
+    if (known->seen[i])
+      continue;
+    found = ov_state_get_file (c->st, &known->v[i].key, &r);
+    if (found == -1)
+      return -1;
+    if (found == 1)
+      continue;
+    pf.path = r.npaths ? r.paths[0] : "";
+    pf.fs_label = fs->label;
+    pf.inode = r.key.inode;
+    pf.size = r.size;
+    pf.change = "deleted";
+    pf.verdict = "none";
+    if (ov_state_add_poll_file (c->st, c->poll.id, &pf) == -1 ||
+        ov_state_delete_file (c->st, known->v[i].id) == -1)
+      return -1;
   }
-  qsort (seen.ptr, seen.len, sizeof seen.ptr[0], compare_keys);
-  if (ov_state_list_fs_files (c->st, c->fs_id, deleted_cb, &d) == -1 || d.failed)
-    goto out;
-  for (i = 0; i < d.ids.len; i++)
-    if (ov_state_delete_file (c->st, d.ids.ptr[i]) == -1)
-      goto out;
-  ret = 0;
- out:
-  key_vector_reset (&seen);
-  id_vector_reset (&d.ids);
-  return ret;
+  return 0;
 }
 
 /* ---- one filesystem ---- */
@@ -401,6 +434,7 @@ poll_filesystem (struct poll_ctx *c, struct ov_fsmap *map, struct ov_disk *disk,
     .size = fs->size, .type = fs->type, .identity = fs->identity,
   };
   struct ov_pool *pool = NULL;
+  struct known known = { 0 };
   bool changed = false, fs_full;
   size_t i;
   int ret = -1;
@@ -428,6 +462,8 @@ poll_filesystem (struct poll_ctx *c, struct ov_fsmap *map, struct ov_disk *disk,
   }
 
   /* Classify every walked file against the db. */
+  if (known_load (c->st, c->fs_id, &known) == -1)
+    goto out;
   for (i = 0; i < c->files.len; i++) {
     struct ov_file *f = c->files.ptr[i];
     struct pending *p = calloc (1, sizeof *p);
@@ -436,10 +472,10 @@ poll_filesystem (struct poll_ctx *c, struct ov_fsmap *map, struct ov_disk *disk,
       goto out;
     }
     f->user = p;
-    if (classify (c, f, p) == -1)
+    if (classify (c, &known, f, p) == -1)
       goto out;
   }
-  if (record_deleted (c, fs) == -1)
+  if (record_deleted (c, fs, &known) == -1)
     goto out;
 
   /* Files not rescanned: store what changed (paths, metadata) now. */
@@ -479,6 +515,7 @@ poll_filesystem (struct poll_ctx *c, struct ov_fsmap *map, struct ov_disk *disk,
   }
   ret = 0;
  out:
+  known_free (&known);
   if (pool)
     ov_pool_finish (pool);
   for (i = 0; i < c->files.len; i++) {
