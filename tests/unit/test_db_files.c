@@ -433,6 +433,59 @@ list_and_clear_filesystem_files (void **state)
   assert_int_equal (query_int ("SELECT count (*) FROM paths"), 0);
 }
 
+
+/* Summaries: one row per file with the digests a poll compares, the
+ * paths digest independent of path order, a failed verdict flagged. */
+struct summaries { size_t n; struct ov_file_summary v[4]; };
+static int
+collect_summary (void *opaque, const struct ov_file_summary *f)
+{
+  struct summaries *s = opaque;
+  if (s->n < 4)
+    s->v[s->n] = *f;
+  s->n++;
+  return 0;
+}
+
+static void
+summaries_carry_digests_and_failed_scans (void **state)
+{
+  char *paths_ab[] = { "p1:/a", "p1:/b" };
+  char *paths_ba[] = { "p1:/b", "p1:/a" };
+  char *paths_c[] = { "p1:/c" };
+  uint8_t ab[32], ba[32], c[32];
+  struct ov_run runs[] = { { 0, 1 << 20, 4096, OV_RUN_DATA } };
+  struct ov_fs_record fs = { .disk_id = disk_id, .label = "p9", .offset = 1ULL << 41,
+    .size = 1ULL << 30, .type = "ntfs", .identity = "serial-9" };
+  struct ov_file_record r = {
+    .size = 4096, .paths = paths_ab, .npaths = 2,
+    .verdict = "error", .error = "read failed",
+  };
+  struct summaries got = { 0 };
+  bool changed;
+
+  assert_int_equal (ov_state_put_fs (st, &fs, &changed), 0);
+  r.key = (struct ov_file_key) { fs.id, 40, 0, 0 };
+
+  ov_paths_digest (paths_ab, 2, ab);
+  ov_paths_digest (paths_ba, 2, ba);
+  ov_paths_digest (paths_c, 1, c);
+  assert_memory_equal (ab, ba, 32);
+  assert_memory_not_equal (ab, c, 32);
+
+  ov_runs_digest (runs, 1, r.runs_digest);
+  r.meta_digest[0] = 1;
+  assert_int_equal (ov_state_put_file (st, &r, runs, 1), 0);
+  assert_int_equal (ov_state_list_fs_summaries (st, fs.id, collect_summary, &got), 0);
+  assert_int_equal (got.n, 1);
+  assert_int_equal (got.v[0].key.inode, 40);
+  assert_int_equal (got.v[0].size, 4096);
+  assert_memory_equal (got.v[0].runs_digest, r.runs_digest, 32);
+  assert_memory_equal (got.v[0].meta_digest, r.meta_digest, 32);
+  assert_memory_equal (got.v[0].paths_digest, ab, 32);
+  assert_true (got.v[0].last_scan_failed);
+}
+
 int
 main (void)
 {
@@ -444,6 +497,7 @@ main (void)
     cmocka_unit_test (reverse_map_query_uses_the_covering_index),
     cmocka_unit_test (reverse_map_matches_brute_force_model),
     cmocka_unit_test (list_and_clear_filesystem_files),
+    cmocka_unit_test (summaries_carry_digests_and_failed_scans),
   };
   return cmocka_run_group_tests (tests, setup, teardown);
 }
