@@ -117,4 +117,11 @@ status=$?
 set -e
 expect_eq "$status" 1 "exit status on the overlay"
 diff <(grep ' FOUND$' "$T/out" | normalise) <(expected_infected) || fail "overlay detections differ"
+# The progress line: drawn on a terminal (script(1) gives a pty; the first
+# result draws it), erased before the summary, never written to a pipe.
+requires script --version
+script -qec "'$OVSCAN' scan '$T/disk.qcow2' --test-signatures" /dev/null > "$T/tty.out" || true
+grep -q 'files, .* MB/s, ETA' "$T/tty.out" || fail "no progress line on a terminal"
+"$OVSCAN" scan "$T/disk.qcow2" --test-signatures 2> "$T/pipe.err" > /dev/null || true
+grep -q 'ETA' "$T/pipe.err" && fail "progress line written to a non-terminal"
 echo PASS
