@@ -239,9 +239,10 @@ ov_paths_digest (char *const *paths, size_t npaths, uint8_t out[32])
   size_t i;
 
   ov_sha256_init (&ctx);
-  if (sorted) {
+  if (sorted && npaths) {
     memcpy (sorted, paths, npaths * sizeof *sorted);
-    qsort (sorted, npaths, sizeof *sorted, compare_path_ptrs);
+    if (npaths > 1)
+      qsort (sorted, npaths, sizeof *sorted, compare_path_ptrs);
   }
   for (i = 0; i < npaths; i++) {
     const char *p = sorted ? sorted[i] : paths[i];

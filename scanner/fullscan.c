@@ -159,8 +159,9 @@ scan_filesystem (struct run_state *st, struct ov_fsmap *map,
     report_error (st, fs, ov_last_error ());
     /* Files already found are still scanned below. */
   }
-  qsort (st->files.ptr, st->files.len, sizeof st->files.ptr[0],
-         compare_disk_order);
+  if (st->files.len > 1)
+    qsort (st->files.ptr, st->files.len, sizeof st->files.ptr[0],
+           compare_disk_order);
   if (st->events->on_walked)
     st->events->on_walked (st->events->opaque, fs, st->files.len,
                            st->walk_bytes);

@@ -207,7 +207,8 @@ known_load (struct ov_state *st, int64_t fs_id, struct known *k)
 {
   if (ov_state_list_fs_summaries (st, fs_id, known_add, k) == -1)
     return -1;
-  qsort (k->v, k->len, sizeof k->v[0], compare_summaries);
+  if (k->len > 1)
+    qsort (k->v, k->len, sizeof k->v[0], compare_summaries);
   k->seen = calloc (k->len ? k->len : 1, sizeof *k->seen);
   if (k->seen == NULL) {
     ov_error ("out of memory");
@@ -251,8 +252,9 @@ classify (struct poll_ctx *c, struct known *known, struct ov_file *f,
   uint8_t paths_digest[32];
 
   fill_record (c, f, &now);
-  old = bsearch (&now.key, known->v, known->len, sizeof known->v[0],
-                 compare_key_to_summary);
+  old = known->len == 0 ? NULL
+        : bsearch (&now.key, known->v, known->len, sizeof known->v[0],
+                   compare_key_to_summary);
   if (old == NULL) {
     p->changed = true;
     p->change = OV_CHANGE_NEW;
