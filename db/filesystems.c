@@ -122,7 +122,9 @@ ov_state_clear_fs_files (struct ov_state *st, int64_t fs_id)
                       "DELETE FROM paths WHERE file_id IN"
                       " (SELECT id FROM files WHERE fs_id = ?1)", fs_id) == -1 ||
       delete_fs_rows (st, OV_STMT_CLEAR_FS_FILES,
-                      "DELETE FROM files WHERE fs_id = ?1", fs_id) == -1) {
+                      "DELETE FROM files WHERE fs_id = ?1", fs_id) == -1 ||
+      delete_fs_rows (st, OV_STMT_CLEAR_FS_DIRS,
+                      "DELETE FROM dirs WHERE fs_id = ?1", fs_id) == -1) {
     ov_db_rollback_to (st);
     return -1;
   }

@@ -31,6 +31,18 @@
 /* 'OVSC' */
 #define OV_STATE_APPLICATION_ID 0x4f565343
 
+/* Directory state for incremental ext metadata (db/dirs.c).  Part of
+ * version 1; pre-release version-1 files made before it get it at open. */
+#define DIRS_TABLE \
+  "CREATE TABLE IF NOT EXISTS dirs (" \
+  "  fs_id INTEGER NOT NULL REFERENCES filesystems (id) ON DELETE CASCADE," \
+  "  inode INTEGER NOT NULL," \
+  "  path BLOB NOT NULL," \
+  "  entries BLOB NOT NULL," \
+  "  runs BLOB NOT NULL," \
+  "  UNIQUE (fs_id, inode)" \
+  ");"
+
 static const char schema_v1[] =
   "CREATE TABLE disks ("
   "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -118,7 +130,8 @@ static const char schema_v1[] =
   "  signature TEXT,"
   "  error TEXT"
   ");"
-  "CREATE INDEX poll_files_by_poll ON poll_files (poll_id, id);";
+  "CREATE INDEX poll_files_by_poll ON poll_files (poll_id, id);"
+  DIRS_TABLE;
 
 static int
 migrate_0_to_1 (struct ov_state *st)
@@ -212,7 +225,8 @@ ov_db_migrate (struct ov_state *st)
       goto fail;
     version++;
   }
-  return 0;
+  /* Pre-release version-1 files without the dirs table. */
+  return ov_db_exec (st, DIRS_TABLE, "create the dirs table");
 
  fail:
   if (!sqlite3_get_autocommit (st->db))

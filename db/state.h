@@ -22,6 +22,7 @@
  *         (fs_id, disk_start, disk_end, file_id); sparse runs not stored
  *   poll_files(poll_id, path BLOB, fs_label, inode, size, change, verdict,
  *         signature, error)                -- each poll's dirty-file list
+ *   dirs(fs_id, inode, path BLOB, entries BLOB, runs BLOB)  -- see below
  *
  * Transactions: a poll's writes (files, runs, poll_files, the poll row and
  * the disk's new tracker state) are one transaction: either the whole poll is
@@ -194,6 +195,27 @@ int ov_state_files_overlapping (struct ov_state *st, int64_t fs_id,
                                 ov_file_record_cb cb, void *opaque);
 /* Number of files and of run pieces (for status and benchmarks). */
 int ov_state_count_files (struct ov_state *st, int64_t disk_id, uint64_t *files, uint64_t *runs);
+
+/* ---- directories (incremental ext metadata: fsmap/ext_incremental.h) ----
+ * dirs(fs_id, inode, path BLOB, entries BLOB, runs BLOB) UNIQUE (fs_id,
+ * inode): every directory of a filesystem as the last poll saw it (its
+ * listing and the disk blocks it owns).  Cleared with the fs's files. */
+/* Every directory of a filesystem; cb owns d (ov_dir_clear + free).  A row
+ * that does not decode is an error naming it. */
+int ov_state_list_dirs (struct ov_state *st, int64_t fs_id,
+                        int (*cb) (void *opaque, struct ov_dir *d), void *opaque);
+/* Insert or replace by (fs_id, d->inode). */
+int ov_state_put_dir (struct ov_state *st, int64_t fs_id, const struct ov_dir *d);
+int ov_state_delete_dir (struct ov_state *st, int64_t fs_id, uint64_t inode);
+int ov_state_clear_fs_dirs (struct ov_state *st, int64_t fs_id);
+/* Stored run pieces of files overlapping [offset, offset+length): each
+ * piece's [start, end) and its file's inode (a piece may be reported more
+ * than once if it is a hit of several queries). */
+typedef int (*ov_run_piece_cb) (void *opaque, uint64_t inode, uint64_t start,
+                                uint64_t end);
+int ov_state_runs_overlapping (struct ov_state *st, int64_t fs_id,
+                               uint64_t offset, uint64_t length,
+                               ov_run_piece_cb cb, void *opaque);
 
 /* ---- per-poll dirty-file list ---- */
 struct ov_poll_file {

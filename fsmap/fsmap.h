@@ -92,7 +92,8 @@ struct ov_file {
   uint32_t attr_type;        /* TSK attribute type (NTFS 0x80 $DATA), 0 if n/a */
   uint16_t attr_id;          /* TSK attribute id */
   char *stream;              /* ADS name, or NULL for the default stream */
-  char **paths;              /* npaths >= 1 guest paths incl. fs label and ":stream" */
+  char **paths;              /* npaths >= 1 guest paths incl. fs label and
+                                ":stream", sorted (strcmp) */
   size_t npaths;
   uint64_t size;             /* logical size in bytes */
   struct ov_run *runs;       /* sorted by file_offset, covering [0, size) */
@@ -140,6 +141,44 @@ bool ov_fsmap_partitioned (const struct ov_fsmap *map);
 int ov_fsmap_walk (struct ov_fsmap *map, struct ov_fs *fs,
                    ov_file_cb file_cb, ov_fsmap_error_cb error_cb,
                    void *opaque);
+
+/* One directory as the walk saw it (ext2/3/4 incremental metadata, see
+ * fsmap/ext_incremental.h): its names and the disk bytes it owns.  The
+ * entries are every allocated name the walk considers ("." and ".." and
+ * out-of-range inodes excluded), in TSK's order. */
+enum ov_dirent_type {
+  OV_DIRENT_REG = 1,         /* metadata is a regular file */
+  OV_DIRENT_DIR = 2,
+  OV_DIRENT_OTHER = 3,       /* symlink, device, fifo, socket… */
+  OV_DIRENT_BAD = 4,         /* metadata unreadable (the walk reported it) */
+};
+struct ov_dirent {
+  uint64_t inode;
+  uint8_t type;              /* enum ov_dirent_type */
+  char *name;                /* raw bytes, NUL-terminated */
+};
+struct ov_dir {
+  uint64_t inode;
+  char *path;                /* walk path without the fs label: "" = root */
+  struct ov_dirent *entries;
+  size_t nentries;
+  struct ov_run *runs;       /* OV_RUN_DATA pieces: directory blocks and
+                                extent-tree/indirect blocks (absolute) */
+  size_t nruns;
+};
+void ov_dir_clear (struct ov_dir *d);
+
+/* Called once per directory fully listed; the callback owns d (ov_dir_clear
+ * + free).  Return -1 to stop the walk. */
+typedef int (*ov_dir_cb) (void *opaque, struct ov_dir *d);
+
+/* ov_fsmap_walk, also handing every directory entered to dir_cb (with its
+ * own opaque).  Paths of a file with several names are sorted (strcmp) in
+ * both forms of the walk. */
+int ov_fsmap_walk_dirs (struct ov_fsmap *map, struct ov_fs *fs,
+                        ov_file_cb file_cb, ov_dir_cb dir_cb,
+                        void *dir_opaque, ov_fsmap_error_cb error_cb,
+                        void *opaque);
 
 /* Read up to count bytes of f's content at offset through `disk` (a handle
  * owned by the calling thread, on the same source as the map).  Returns bytes

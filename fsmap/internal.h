@@ -145,6 +145,28 @@ int ov_inode_map_get (const struct ov_inode_map *m, uint64_t inode,
 int ov_inode_map_put (struct ov_inode_map *m, uint64_t inode, uint64_t value);
 void ov_inode_map_free (struct ov_inode_map *m);
 
+/* walk.c — shared with ext_incremental.c */
+/* Is this directory entry one the walk considers (allocated, not "." or
+ * "..", inode in range, not TSK's virtual orphan directory)? */
+bool ov_dirent_wanted (TSK_FS_INFO *tfs, const TSK_FS_NAME *name);
+/* The ov_file of file's default stream (ext2/3/4) with the given paths
+ * (copied, then sorted), exactly as the walk builds it.  Lock held by the
+ * caller.  Returns 0 with *out set, or 0 with *out NULL and *problem (malloc'd)
+ * when the walk would have reported a problem and skipped or distrusted the
+ * file; -1 + ov_error on ENOMEM. */
+int ov_walk_build_file (struct ov_fsmap *map, struct ov_fs *fs,
+                        TSK_FS_FILE *file, char *const *paths, size_t npaths,
+                        bool orphan, struct ov_file **out, char **problem);
+/* Append to *runs every disk range of file's non-resident attributes
+ * (data_too: the default stream too; always extent-tree and indirect
+ * blocks), as OV_RUN_DATA with file_offset 0, clipped to the filesystem.
+ * -1 + ov_error on ENOMEM; *odd set if a range fell outside the fs. */
+int ov_inode_blocks (const struct ov_fs *fs, TSK_FS_FILE *file, bool data_too,
+                     struct ov_run **runs, size_t *nruns, size_t *cap,
+                     bool *odd);
+/* Sort paths (strcmp). */
+void ov_paths_sort (char **paths, size_t npaths);
+
 /* path.c */
 /* malloc'd "prefix/name" (prefix "" or ending in '/' handled), or
  * NULL + ov_error if too long / ENOMEM.  name_len bytes of name. */

@@ -29,6 +29,12 @@
  * not searched: their "inodes" are directory-entry slots and finding
  * unreferenced ones means reading every cluster.
  *
+ * Directories (ov_fsmap_walk_dirs): each directory entered is handed over
+ * with its listing (every name considered, with the type of its metadata)
+ * and the disk blocks it owns, for ext_incremental.c's directory state.
+ * Paths of a file with several names are sorted before delivery, so that
+ * its first path does not depend on directory order.
+ *
  * Cost: one TSK directory load per directory, one metadata load per name;
  * memory O(inodes) for the named set plus the pending hard links.
  */
@@ -61,6 +67,8 @@ struct walk {
   struct ov_fs *fs;
   TSK_FS_INFO *tfs;
   ov_file_cb file_cb;
+  ov_dir_cb dir_cb;              /* NULL: directories not reported */
+  void *dir_opaque;
   ov_fsmap_error_cb error_cb;
   void *opaque;
   bool stopped;
@@ -112,8 +120,22 @@ report (struct walk *w, uint64_t inode, const char *path, const char *fmt, ...)
 }
 
 static int
+compare_path_ptrs (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+void
+ov_paths_sort (char **paths, size_t npaths)
+{
+  if (npaths > 1)
+    qsort (paths, npaths, sizeof *paths, compare_path_ptrs);
+}
+
+static int
 deliver (struct walk *w, struct ov_file *f)
 {
+  ov_paths_sort (f->paths, f->npaths);
   if (w->stopped) {
     ov_file_free (f);
     return -1;
@@ -339,6 +361,65 @@ visit_dir_streams (struct walk *w, TSK_FS_FILE *file, const char *path)
   return r;
 }
 
+bool
+ov_dirent_wanted (TSK_FS_INFO *tfs, const TSK_FS_NAME *name)
+{
+  if (name == NULL || name->name == NULL
+      || !(name->flags & TSK_FS_NAME_FLAG_ALLOC))
+    return false;
+  if (strcmp (name->name, ".") == 0 || strcmp (name->name, "..") == 0)
+    return false;
+  return !(name->meta_addr == TSK_FS_ORPHANDIR_INUM (tfs)
+           || name->meta_addr < tfs->first_inum
+           || name->meta_addr > tfs->last_inum);
+}
+
+/* Record one entry of the listing being built (ENOMEM: the listing is
+ * dropped, and with it the directory state: see walk_dir). */
+static int
+listing_add (struct ov_dir *d, size_t *cap, uint64_t inode, uint8_t type,
+             const char *name)
+{
+  char *copy;
+
+  if (ov_vector_reserve ((void **) &d->entries, cap, d->nentries + 1,
+                         sizeof *d->entries) == -1)
+    return -1;
+  if ((copy = strdup (name)) == NULL) {
+    ov_error_errno (errno, "strdup");
+    return -1;
+  }
+  d->entries[d->nentries++] = (struct ov_dirent) {
+    .inode = inode, .type = type, .name = copy,
+  };
+  return 0;
+}
+
+/* Hand the finished listing of a directory over (lock held; released
+ * around the callback). */
+static int
+deliver_dir (struct walk *w, TSK_FS_DIR *dir, struct ov_dir *d)
+{
+  size_t cap = 0;
+  bool odd = false;
+  int r;
+
+  if (dir->fs_file
+      && ov_inode_blocks (w->fs, dir->fs_file, true, &d->runs, &d->nruns,
+                          &cap, &odd) == -1) {
+    ov_dir_clear (d);
+    free (d);
+    w->stopped = true;
+    return -1;
+  }
+  unlock (w);
+  r = w->dir_cb (w->dir_opaque, d);
+  lock (w);
+  if (r == -1)
+    w->stopped = true;
+  return r;
+}
+
 /* Walk directory `dir_inode` named `path` ("" for the root).  Lock held. */
 static int
 walk_dir (struct walk *w, uint64_t dir_inode, const char *path,
@@ -347,7 +428,8 @@ walk_dir (struct walk *w, uint64_t dir_inode, const char *path,
   bool ntfs = TSK_FS_TYPE_ISNTFS (w->tfs->ftype);
   bool is_root = dir_inode == w->tfs->root_inum;
   TSK_FS_DIR *dir;
-  size_t n, i;
+  struct ov_dir *listing = NULL;
+  size_t n, i, listing_cap = 0;
   int r = 0;
 
   if (ov_inode_map_put (&w->dirs, dir_inode, 1) == -1) {
@@ -361,6 +443,17 @@ walk_dir (struct walk *w, uint64_t dir_inode, const char *path,
             ov_tsk_error ());
     return 0;
   }
+  if (w->dir_cb) {
+    listing = calloc (1, sizeof *listing);
+    if (listing == NULL || (listing->path = strdup (path)) == NULL) {
+      free (listing);
+      ov_error_errno (errno, "allocating a directory listing");
+      tsk_fs_dir_close (dir);
+      w->stopped = true;
+      return -1;
+    }
+    listing->inode = dir_inode;
+  }
   n = tsk_fs_dir_getsize (dir);
   for (i = 0; i < n && r == 0 && !w->stopped; i++) {
     const TSK_FS_NAME *name = tsk_fs_dir_get_name (dir, i);
@@ -368,16 +461,11 @@ walk_dir (struct walk *w, uint64_t dir_inode, const char *path,
     uint64_t addr;
     char *child;
     bool child_system = system;
+    uint8_t type = OV_DIRENT_BAD;
 
-    if (name == NULL || name->name == NULL
-        || !(name->flags & TSK_FS_NAME_FLAG_ALLOC))
-      continue;
-    if (strcmp (name->name, ".") == 0 || strcmp (name->name, "..") == 0)
+    if (!ov_dirent_wanted (w->tfs, name))
       continue;
     addr = name->meta_addr;
-    if (addr == TSK_FS_ORPHANDIR_INUM (w->tfs) || addr < w->tfs->first_inum
-        || addr > w->tfs->last_inum)
-      continue;
     if (ov_inode_map_put (&w->named, addr, 1) == -1) {
       report (w, addr, path, "%s", ov_last_error ());
       continue;
@@ -391,6 +479,9 @@ walk_dir (struct walk *w, uint64_t dir_inode, const char *path,
     if (child == NULL) {
       report (w, addr, path, "name %zu bytes long: %s",
               strlen (name->name), ov_last_error ());
+      if (listing
+          && listing_add (listing, &listing_cap, addr, type, name->name) == -1)
+        r = -1;
       continue;
     }
     tsk_error_reset ();
@@ -400,7 +491,21 @@ walk_dir (struct walk *w, uint64_t dir_inode, const char *path,
       if (file)
         tsk_fs_file_close (file);
       free (child);
+      if (listing
+          && listing_add (listing, &listing_cap, addr, type, name->name) == -1)
+        r = -1;
       continue;
+    }
+    type = file->meta->type == TSK_FS_META_TYPE_DIR ? OV_DIRENT_DIR
+      : file->meta->type == TSK_FS_META_TYPE_REG ? OV_DIRENT_REG
+      : file->meta->type == TSK_FS_META_TYPE_UNDEF ? OV_DIRENT_BAD
+      : OV_DIRENT_OTHER;
+    if (listing
+        && listing_add (listing, &listing_cap, addr, type, name->name) == -1) {
+      tsk_fs_file_close (file);
+      free (child);
+      r = -1;
+      break;
     }
     if (file->meta->type == TSK_FS_META_TYPE_DIR) {
       if (ov_inode_map_get (&w->dirs, addr, NULL) == 0)
@@ -422,6 +527,16 @@ walk_dir (struct walk *w, uint64_t dir_inode, const char *path,
               tsk_error_get () ? tsk_error_get () : "type undefined");
     tsk_fs_file_close (file);
     free (child);
+  }
+  if (listing) {
+    if (r == 0 && !w->stopped)
+      r = deliver_dir (w, dir, listing);
+    else {
+      ov_dir_clear (listing);
+      free (listing);
+      if (r == -1)
+        w->stopped = true;
+    }
   }
   tsk_fs_dir_close (dir);
   return r;
@@ -519,6 +634,14 @@ int
 ov_fsmap_walk (struct ov_fsmap *map, struct ov_fs *fs, ov_file_cb file_cb,
                ov_fsmap_error_cb error_cb, void *opaque)
 {
+  return ov_fsmap_walk_dirs (map, fs, file_cb, NULL, NULL, error_cb, opaque);
+}
+
+int
+ov_fsmap_walk_dirs (struct ov_fsmap *map, struct ov_fs *fs, ov_file_cb file_cb,
+                    ov_dir_cb dir_cb, void *dir_opaque,
+                    ov_fsmap_error_cb error_cb, void *opaque)
+{
   struct ov_fs_tsk *t = fs->priv;
   struct walk w;
   size_t i;
@@ -535,6 +658,8 @@ ov_fsmap_walk (struct ov_fsmap *map, struct ov_fs *fs, ov_file_cb file_cb,
   w.fs = fs;
   w.tfs = t->fs;
   w.file_cb = file_cb;
+  w.dir_cb = dir_cb;
+  w.dir_opaque = dir_opaque;
   w.error_cb = error_cb;
   w.opaque = opaque;
 
@@ -564,4 +689,67 @@ ov_fsmap_walk (struct ov_fsmap *map, struct ov_fs *fs, ov_file_cb file_cb,
   ov_inode_map_free (&w.dirs);
   ov_inode_map_free (&w.held_index);
   return w.stopped ? -1 : 0;
+}
+
+/* One problem, kept for ov_walk_build_file's caller. */
+static void
+keep_first_problem (void *opaque, const struct ov_fs *fs, const char *message)
+{
+  char **problem = opaque;
+  (void) fs;
+  if (*problem == NULL)
+    *problem = strdup (message);
+}
+
+int
+ov_walk_build_file (struct ov_fsmap *map, struct ov_fs *fs, TSK_FS_FILE *file,
+                    char *const *paths, size_t npaths, bool orphan,
+                    struct ov_file **out, char **problem)
+{
+  struct ov_fs_tsk *t = fs->priv;
+  struct walk w;
+  struct ov_file **files = NULL;
+  size_t nfiles = 0, i;
+
+  *out = NULL;
+  *problem = NULL;
+  if (npaths == 0) {
+    ov_error ("inode %" PRIu64 ": no path", (uint64_t) file->meta->addr);
+    return -1;
+  }
+  memset (&w, 0, sizeof w);
+  w.map = map;
+  w.fs = fs;
+  w.tfs = t->fs;
+  w.error_cb = keep_first_problem;
+  w.opaque = problem;
+  if (build_streams (&w, file, paths[0], orphan, false, &files, &nfiles) == -1) {
+    free (*problem);
+    *problem = NULL;
+    return -1;
+  }
+  if (*problem == NULL && nfiles != 1
+      && asprintf (problem, "inode %" PRIu64 ": %zu streams",
+                   (uint64_t) file->meta->addr, nfiles) == -1)
+    *problem = NULL;
+  if (*problem == NULL && nfiles == 1) {
+    struct ov_file *f = files[0];
+    for (i = 1; i < npaths; i++)
+      if (add_path (f, paths[i]) == -1) {
+        for (i = 0; i < nfiles; i++)
+          ov_file_free (files[i]);
+        free (files);
+        return -1;
+      }
+    ov_paths_sort (f->paths, f->npaths);
+    *out = f;
+    free (files);
+    return 0;
+  }
+  for (i = 0; i < nfiles; i++)
+    ov_file_free (files[i]);
+  free (files);
+  if (*problem == NULL)
+    *problem = strdup ("no stream");
+  return 0;
 }

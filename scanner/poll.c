@@ -24,6 +24,7 @@
 #include "common/sha256.h"
 #include "common/vector.h"
 #include "fsmap/fsmap.h"
+#include "scanner/poll_targeted.h"
 
 const char *
 ov_change_to_string (enum ov_change c)
@@ -414,17 +415,38 @@ walk_problem (void *opaque, const struct ov_fs *fs, const char *message)
   say (c, true, "%s", q ? q : message);
 }
 
+/* "p1 (ext4)" for a walk; "p1 (ext4, targeted)" or "p1 (ext4, full walk:
+ * WHY)" when the targeted path was tried (poll_targeted.h). */
 static void
-append_walked (struct poll_ctx *c, const struct ov_fs *fs)
+append_walked (struct poll_ctx *c, const struct ov_fs *fs, const char *how)
 {
   size_t n = c->out->walked ? strlen (c->out->walked) : 0;
-  size_t add = strlen (fs->label) + strlen (fs->type) + 8;
+  size_t add = strlen (fs->label) + strlen (fs->type) + 32
+    + (how ? strlen (how) : 0);
   char *w = realloc (c->out->walked, n + add);
   if (w == NULL)
     return;
-  snprintf (w + n, add, "%s%s (%s)", n ? ", " : "",
-            fs->label[0] ? fs->label : "disk", fs->type);
+  snprintf (w + n, add, "%s%s (%s%s%s)", n ? ", " : "",
+            fs->label[0] ? fs->label : "disk", fs->type, how ? ", " : "",
+            how ? how : "");
   c->out->walked = w;
+}
+
+/* Targeted pass done: its candidates are the walked files, and a known file
+ * whose inode it did not examine is unchanged (seen). */
+static int
+take_targeted (struct poll_ctx *c, struct ov_targeted *tg, struct known *known)
+{
+  size_t i;
+
+  for (i = 0; i < known->len; i++)
+    known->seen[i] = !ov_targeted_examined (tg, known->v[i].key.inode);
+  for (i = 0; i < tg->res.nfiles; i++) {
+    if (file_vector_append (&c->files, tg->res.files[i]) == -1)
+      return -1;
+    tg->res.files[i] = NULL;
+  }
+  return 0;
 }
 
 static int
@@ -437,6 +459,7 @@ poll_filesystem (struct poll_ctx *c, struct ov_fsmap *map, struct ov_disk *disk,
   };
   struct ov_pool *pool = NULL;
   struct known known = { 0 };
+  struct ov_targeted tg = { 0 };
   bool changed = false, fs_full;
   size_t i;
   int ret = -1;
@@ -455,17 +478,34 @@ poll_filesystem (struct poll_ctx *c, struct ov_fsmap *map, struct ov_disk *disk,
   if (!fs_full && ov_extents_total_in (&c->dirty, fs->offset, fs->size) == 0)
     return 0;
 
-  append_walked (c, fs);
   c->files.len = 0;
-  if (ov_fsmap_walk (map, fs, collect_file, walk_problem, c) == -1) {
-    CLEANUP_FREE char *q = ov_quote_path (ov_last_error ());
-    c->out->errors++;
-    say (c, true, "%s: walk stopped: %s", fs->label[0] ? fs->label : "disk", q ? q : "");
-  }
-
-  /* Classify every walked file against the db. */
   if (known_load (c->st, c->fs_id, &known) == -1)
     goto out;
+  /* Metadata: ext2/3/4 re-reads only what the dirty blocks hold when it
+   * can explain every dirty byte (scanner/poll_targeted.c); otherwise, and
+   * for every other filesystem, the full walk. */
+  if (ov_targeted_run (c->st, c->fs_id, map, fs, &c->dirty, fs_full,
+                       known.v, known.len, &tg) == -1)
+    goto out;
+  if (tg.used) {
+    append_walked (c, fs, "targeted");
+    if (take_targeted (c, &tg, &known) == -1)
+      goto out;
+  }
+  else {
+    CLEANUP_FREE char *how = NULL;
+    if (tg.why_walk && asprintf (&how, "full walk: %s", tg.why_walk) == -1)
+      how = NULL;
+    append_walked (c, fs, how);
+    if (ov_targeted_walk (c->st, c->fs_id, map, fs, &tg, collect_file,
+                          walk_problem, c) == -1) {
+      CLEANUP_FREE char *q = ov_quote_path (ov_last_error ());
+      c->out->errors++;
+      say (c, true, "%s: walk stopped: %s", fs->label[0] ? fs->label : "disk", q ? q : "");
+    }
+  }
+
+  /* Classify every walked (or targeted) file against the db. */
   for (i = 0; i < c->files.len; i++) {
     struct ov_file *f = c->files.ptr[i];
     struct pending *p = calloc (1, sizeof *p);
@@ -518,6 +558,7 @@ poll_filesystem (struct poll_ctx *c, struct ov_fsmap *map, struct ov_disk *disk,
   ret = 0;
  out:
   known_free (&known);
+  ov_targeted_clear (&tg);
   if (pool)
     ov_pool_finish (pool);
   for (i = 0; i < c->files.len; i++) {

@@ -27,8 +27,11 @@
  * or a data run overlapping a dirty extent -> modified (resident data:
  * only if its digest changed); other paths -> renamed; other mode/owner/
  * times -> metadata; known but not seen -> deleted.  New and modified files
- * are scanned.  (A walk per dirty filesystem is the general path; reading
- * only the dirty inode-table and directory blocks is a later optimisation.)
+ * are scanned.  On ext2/3/4 the walk is replaced, when every dirty byte can
+ * be explained, by a targeted re-read of the dirty inode-table and
+ * directory blocks (scanner/poll_targeted.h, fsmap/ext_incremental.h): its
+ * candidates are classified the same way, and known files it did not
+ * examine count as seen.
  */
 #ifndef OVSCAN_SCANNER_POLL_H
 #define OVSCAN_SCANNER_POLL_H
