@@ -168,7 +168,7 @@ pragma_int (struct ov_state *st, const char *sql, int64_t *out)
 static int
 check_version (struct ov_state *st, int64_t *version)
 {
-  int64_t app_id, tables;
+  int64_t app_id = 0, tables = 0;
 
   if (pragma_int (st, "PRAGMA user_version", version) == -1 ||
       pragma_int (st, "PRAGMA application_id", &app_id) == -1 ||
