@@ -39,7 +39,7 @@ DEFINE_VECTOR (id_vector, int64_t);
 #define FILE_COLUMNS \
   "id, fs_id, inode, attr_type, attr_id, stream, size, orphan, runs_digest," \
   " content_digest, verdict, signature, error, scanned_poll, sig_version," \
-  " changed_poll, meta_digest, paths_digest"
+  " changed_poll, meta_digest, paths_digest, generation"
 
 const char ov_db_overlap_sql[] =
   "SELECT file_id FROM runs WHERE fs_id = ?1 AND disk_start > ?2"
@@ -223,6 +223,7 @@ bind_file (sqlite3_stmt *s, const struct ov_file_record *r)
   sqlite3_bind_int64 (s, 16, r->changed_poll);
   if (!all_zero (r->meta_digest, 32))
     sqlite3_bind_blob (s, 17, r->meta_digest, 32, SQLITE_STATIC);
+  sqlite3_bind_int64 (s, 19, r->generation);
 }
 
 static int
@@ -335,7 +336,7 @@ put_file_unit (struct ov_state *st, const struct ov_file_record *r,
 
   ins = ov_db_stmt (st, OV_STMT_INSERT_FILE,
                     "INSERT INTO files (" FILE_COLUMNS ") VALUES (NULL, ?2, ?3,"
-                    " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+                    " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
                     " ON CONFLICT (fs_id, inode, attr_type, attr_id) DO NOTHING");
   if (ins == NULL)
     return -1;
@@ -356,7 +357,7 @@ put_file_unit (struct ov_state *st, const struct ov_file_record *r,
                       " runs_digest = ?9, content_digest = ?10, verdict = ?11,"
                       " signature = ?12, error = ?13, scanned_poll = ?14,"
                       " sig_version = ?15, changed_poll = ?16, meta_digest = ?17,"
-                      " paths_digest = ?18"
+                      " paths_digest = ?18, generation = ?19"
                       " WHERE id = ?1");
     if (upd == NULL)
       return -1;
@@ -467,6 +468,7 @@ load_file (struct ov_state *st, int64_t id, struct ov_db_file *f)
   blob = sqlite3_column_blob (s, 16);
   if (blob && sqlite3_column_bytes (s, 16) == 32)
     memcpy (r->meta_digest, blob, 32);
+  r->generation = (uint32_t) sqlite3_column_int64 (s, 18);
   if (failed)
     goto fail;
 
@@ -691,7 +693,7 @@ ov_state_list_fs_summaries (struct ov_state *st, int64_t fs_id,
   CLEANUP_STMT_RESET sqlite3_stmt *s =
     ov_db_stmt (st, OV_STMT_FS_SUMMARIES,
                 "SELECT id, inode, attr_type, attr_id, size, runs_digest,"
-                " content_digest, meta_digest, paths_digest, verdict"
+                " content_digest, meta_digest, paths_digest, verdict, generation"
                 " FROM files WHERE fs_id = ?1");
   int rc;
 
@@ -712,6 +714,7 @@ ov_state_list_fs_summaries (struct ov_state *st, int64_t fs_id,
     copy_digest (s, 8, f.paths_digest);
     verdict = (const char *) sqlite3_column_text (s, 9);
     f.last_scan_failed = verdict && strcmp (verdict, "error") == 0;
+    f.generation = (uint32_t) sqlite3_column_int64 (s, 10);
     if (cb (opaque, &f) == -1)
       return -1;
   }

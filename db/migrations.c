@@ -96,6 +96,7 @@ static const char schema_v1[] =
   "  content_digest BLOB,"
   "  meta_digest BLOB,"
   "  paths_digest BLOB,"
+  "  generation INTEGER NOT NULL DEFAULT 0,"
   "  verdict TEXT CHECK (verdict IN ('clean', 'infected', 'error', 'skipped')),"
   "  signature TEXT,"
   "  error TEXT,"

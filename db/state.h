@@ -148,6 +148,7 @@ struct ov_file_record {
   bool orphan;
   uint8_t runs_digest[32];     /* digest of the run list (see ov_runs_digest) */
   uint8_t content_digest[32];  /* of resident content, all zero if none */
+  uint32_t generation;         /* ov_file.generation */
   uint8_t meta_digest[32];     /* of mode, uid, gid, mtime, ctime (see
                                   ov_meta_digest): a "metadata" change */
   char **paths;                /* sorted */
@@ -182,6 +183,7 @@ struct ov_file_summary {
   uint64_t size;
   uint8_t runs_digest[32], content_digest[32], meta_digest[32];
   uint8_t paths_digest[32];    /* ov_paths_digest of its paths */
+  uint32_t generation;         /* a different one: the inode was reused */
   bool last_scan_failed;       /* verdict "error" */
 };
 typedef int (*ov_file_summary_cb) (void *opaque, const struct ov_file_summary *f);

@@ -103,6 +103,9 @@ struct ov_file {
   /* Metadata, to tell a "metadata" change (chmod, chown, utime) from none.
    * ctime is the inode change time where the filesystem has one (ext, NTFS
    * MFT-changed time), else 0. */
+  uint32_t generation;       /* tells a reused inode number from the old
+                                file: ext i_generation, NTFS MFT sequence
+                                number; 0 where the filesystem has none */
   uint32_t mode;             /* permission bits as TSK gives them */
   uint32_t uid, gid;
   int64_t mtime, ctime;      /* seconds */

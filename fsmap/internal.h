@@ -90,6 +90,9 @@ int ov_partitions_read (ov_sector_read_fn read, void *opaque,
                         uint64_t disk_size, struct ov_partition_table *table);
 void ov_partition_table_free (struct ov_partition_table *table);
 
+/* runs.c: the inode's generation (see ov_file.generation), 0 if unknown. */
+uint32_t ov_inode_generation (const struct ov_fs *fs, const TSK_FS_META *meta);
+
 /* volumes.c */
 int ov_volumes_open (struct ov_fsmap *map);
 void ov_fs_free (struct ov_fs *fs);

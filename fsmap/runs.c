@@ -169,6 +169,26 @@ record_offset (const struct ov_fs *fs, uint64_t inode)
   return fs->offset;
 }
 
+uint32_t
+ov_inode_generation (const struct ov_fs *fs, const TSK_FS_META *meta)
+{
+  const struct ov_fs_tsk *t = fs->priv;
+  TSK_FS_INFO *tfs = t->fs;
+  unsigned char g[4];
+  uint64_t off;
+
+  if (TSK_FS_TYPE_ISNTFS (tfs->ftype))
+    return meta->seq;
+  if (!TSK_FS_TYPE_ISEXT (tfs->ftype) || t->ext_inode_size < 0x68)
+    return 0;
+  /* i_generation is at byte 0x64 of the on-disk inode. */
+  off = record_offset (fs, meta->addr);
+  if (off == fs->offset ||
+      tsk_img_read (tfs->img_info, (TSK_OFF_T) (off + 0x64), (char *) g, 4) != 4)
+    return 0;
+  return le32 (g);
+}
+
 int
 ov_runs_from_attr (struct ov_fs *fs, const TSK_FS_ATTR *attr, uint64_t inode,
                    struct ov_file *f, bool *trust_problem)

@@ -206,6 +206,7 @@ build_streams (struct walk *w, TSK_FS_FILE *file, const char *path,
     f->fs = w->fs;
     f->inode = inode;
     f->orphan = orphan;
+    f->generation = ov_inode_generation (w->fs, file->meta);
     f->mode = (uint32_t) file->meta->mode;
     f->uid = (uint32_t) file->meta->uid;
     f->gid = (uint32_t) file->meta->gid;

@@ -125,6 +125,7 @@ fill_record (struct poll_ctx *c, const struct ov_file *f,
   r->key.attr_id = f->attr_id;
   r->size = f->size;
   r->orphan = f->orphan;
+  r->generation = f->generation;
   ov_runs_digest (f->runs, f->nruns, r->runs_digest);
   ov_meta_digest (f, r->meta_digest);
   if (f->resident)
@@ -243,6 +244,27 @@ load_old_verdict (struct poll_ctx *c, const struct ov_file_key *key,
   return 0;
 }
 
+/* List one known file as deleted (its paths loaded from the db).  The row
+ * itself is replaced or removed by the caller. */
+static int
+record_deleted_one (struct poll_ctx *c, const struct ov_fs *fs,
+                    const struct ov_file_key *key)
+{
+  struct ov_file_record r;
+  struct ov_poll_file pf = { 0 };
+  int found = ov_state_get_file (c->st, key, &r);
+
+  if (found != 0)
+    return found == 1 ? 0 : -1;
+  pf.path = r.npaths ? r.paths[0] : "";
+  pf.fs_label = fs->label;
+  pf.inode = r.key.inode;
+  pf.size = r.size;
+  pf.change = "deleted";
+  pf.verdict = "none";
+  return ov_state_add_poll_file (c->st, c->poll.id, &pf);
+}
+
 /* Decide what happened to a walked file, comparing with the db. */
 static int
 classify (struct poll_ctx *c, struct known *known, struct ov_file *f,
@@ -263,6 +285,16 @@ classify (struct poll_ctx *c, struct known *known, struct ov_file *f,
     return 0;
   }
   known->seen[old - known->v] = true;
+  if (old->generation != now.generation) {
+    /* The inode number was freed and given to another file: the old file
+     * is deleted (listed now, with its paths) and this one is new. */
+    if (record_deleted_one (c, f->fs, &old->key) == -1)
+      return -1;
+    p->changed = true;
+    p->change = OV_CHANGE_NEW;
+    p->scan = true;
+    return 0;
+  }
   p->old_id = old->id;
   ov_paths_digest (f->paths, f->npaths, paths_digest);
 
@@ -277,9 +309,13 @@ classify (struct poll_ctx *c, struct known *known, struct ov_file *f,
   else if (memcmp (now.meta_digest, old->meta_digest, 32) != 0)
     p->change = OV_CHANGE_METADATA, p->changed = true;
 
-  /* A file whose last scan failed is retried whenever its fs is walked. */
+  /* A file whose last scan failed is retried whenever its fs is walked.
+   * An empty file with other paths may be a new empty file in a reused
+   * inode (nothing else tells them apart: no data block, same runs):
+   * scanning it costs nothing, so it is scanned. */
   p->scan = (p->changed && p->change == OV_CHANGE_MODIFIED) || c->full
-            || old->last_scan_failed;
+            || old->last_scan_failed
+            || (p->changed && p->change == OV_CHANGE_RENAMED && now.size == 0);
   if (!p->scan && p->changed)
     return load_old_verdict (c, &now.key, p);
   return 0;
@@ -369,24 +405,9 @@ record_deleted (struct poll_ctx *c, const struct ov_fs *fs,
   size_t i;
 
   for (i = 0; i < known->len; i++) {
-    struct ov_file_record r;
-    struct ov_poll_file pf = { 0 };
-    int found;
-
     if (known->seen[i])
       continue;
-    found = ov_state_get_file (c->st, &known->v[i].key, &r);
-    if (found == -1)
-      return -1;
-    if (found == 1)
-      continue;
-    pf.path = r.npaths ? r.paths[0] : "";
-    pf.fs_label = fs->label;
-    pf.inode = r.key.inode;
-    pf.size = r.size;
-    pf.change = "deleted";
-    pf.verdict = "none";
-    if (ov_state_add_poll_file (c->st, c->poll.id, &pf) == -1 ||
+    if (record_deleted_one (c, fs, &known->v[i].key) == -1 ||
         ov_state_delete_file (c->st, known->v[i].id) == -1)
       return -1;
   }
