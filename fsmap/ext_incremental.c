@@ -62,6 +62,7 @@ struct ctx {
   ov_extents explained;
   struct ov_inode_map old_index;     /* inode -> index in in->dirs */
   struct ov_inode_map relist;        /* dirs to list again (value unused) */
+  struct ov_inode_map slot_types;    /* dirty inode slot -> its dirent type */
   dir_vector listed;                 /* listings read from TSK this poll */
   struct ov_inode_map listed_index;  /* inode -> index in listed */
   struct ov_inode_map cand_index;    /* inode -> index in cands */
@@ -370,13 +371,58 @@ explain_inode_blocks (struct ctx *c, TSK_FS_FILE *f, bool data_too)
   return r;
 }
 
-/* List directory `inode` from TSK as the walk does (path set later). */
+/* Was inode's slot in its inode table written since the last poll? */
+static bool
+inode_slot_dirty (struct ctx *c, uint64_t inode)
+{
+  uint64_t g, slot;
+
+  if (inode == 0 || inode > (uint64_t) c->ngroups * c->ipg)
+    return true;
+  g = (inode - 1) / c->ipg;
+  slot = (inode - 1) % c->ipg;
+  return ov_extents_overlaps (c->in->dirty, c->fs->offset
+                              + c->groups[g].inode_table * c->bs
+                              + slot * c->inode_size, c->inode_size);
+}
+
+static int
+compare_entry_names (const void *a, const void *b)
+{
+  const struct ov_dirent *x = a, *y = b;
+  int r = strcmp (x->name, y->name);
+  if (r)
+    return r;
+  return (x->inode > y->inode) - (x->inode < y->inode);
+}
+
+/* The type the old listing recorded for (name, inode), or 0. */
+static uint8_t
+old_type (const struct ov_dirent *sorted, size_t n, const char *name,
+          uint64_t inode)
+{
+  struct ov_dirent key = { .inode = inode, .name = (char *) name };
+  const struct ov_dirent *e;
+
+  if (n == 0)
+    return 0;
+  e = bsearch (&key, sorted, n, sizeof *sorted, compare_entry_names);
+  return e ? e->type : 0;
+}
+
+/* List directory `inode` from TSK as the walk does (path set later).
+ * An entry whose name and inode the old listing had, and whose inode slot
+ * was not written, keeps its recorded type: the on-disk inode is the same
+ * bytes the walk read then, so its metadata cannot have changed.  Only
+ * the other entries cost a metadata load. */
 static int
 list_dir (struct ctx *c, uint64_t inode)
 {
   TSK_FS_DIR *dir;
   struct ov_dir *d;
-  size_t n, i, cap = 0, rcap = 0;
+  const struct ov_dir *old = old_dir (c, inode);
+  struct ov_dirent *sorted = NULL;
+  size_t n, i, cap = 0, rcap = 0, nsorted = 0;
   bool odd = false;
 
   if (listed_dir (c, inode))
@@ -392,6 +438,13 @@ list_dir (struct ctx *c, uint64_t inode)
     return oom (c);
   }
   d->inode = inode;
+  if (old && old->nentries) {
+    if ((sorted = malloc (old->nentries * sizeof *sorted)) == NULL)
+      goto nomem;
+    memcpy (sorted, old->entries, old->nentries * sizeof *sorted);
+    nsorted = old->nentries;
+    qsort (sorted, nsorted, sizeof *sorted, compare_entry_names);
+  }
   n = tsk_fs_dir_getsize (dir);
   for (i = 0; i < n; i++) {
     const TSK_FS_NAME *name = tsk_fs_dir_get_name (dir, i);
@@ -400,6 +453,16 @@ list_dir (struct ctx *c, uint64_t inode)
 
     if (!ov_dirent_wanted (c->tfs, name))
       continue;
+    if (inode_slot_dirty (c, name->meta_addr)) {
+      uint64_t v;
+      type = ov_inode_map_get (&c->slot_types, name->meta_addr, &v) == 0
+        ? (uint8_t) v : 0;
+    }
+    else
+      type = old_type (sorted, nsorted, name->name, name->meta_addr);
+    if (type == OV_DIRENT_REG || type == OV_DIRENT_DIR
+        || type == OV_DIRENT_OTHER)
+      goto add;
     tsk_error_reset ();
     file = tsk_fs_dir_get (dir, i);
     if (file == NULL || file->meta == NULL
@@ -414,6 +477,7 @@ list_dir (struct ctx *c, uint64_t inode)
       : file->meta->type == TSK_FS_META_TYPE_REG ? OV_DIRENT_REG
       : OV_DIRENT_OTHER;
     tsk_fs_file_close (file);
+  add:
     if (ov_vector_reserve ((void **) &d->entries, &cap, d->nentries + 1,
                            sizeof *d->entries) == -1)
       goto nomem;
@@ -434,6 +498,8 @@ list_dir (struct ctx *c, uint64_t inode)
   }
   tsk_fs_dir_close (dir);
   dir = NULL;
+  free (sorted);
+  sorted = NULL;
   if (explain_runs (c, d->runs, d->nruns) == -1
       || dir_vector_append (&c->listed, d) == -1
       || ov_inode_map_put (&c->listed_index, inode, c->listed.len - 1) == -1) {
@@ -451,12 +517,40 @@ list_dir (struct ctx *c, uint64_t inode)
  fail:
   if (dir)
     tsk_fs_dir_close (dir);
+  free (sorted);
   ov_dir_clear (d);
   free (d);
   return -1;
 }
 
 /* ---- step 1: dirty inode slots ---- */
+
+/* A directory's listing is a function of its blocks' content and of which
+ * blocks it has.  A directory whose inode slot was written but whose block
+ * map is the same as before (and whose blocks are clean: see
+ * relist_dirty_dirs) lists the same names: it is not read again.  Inline
+ * directories (no blocks) are always read.  1 changed, 0 same, -1 ENOMEM. */
+static int
+dir_map_changed (struct ctx *c, TSK_FS_FILE *f, const struct ov_dir *old)
+{
+  struct ov_run *runs = NULL;
+  size_t n = 0, cap = 0, i;
+  bool odd = false;
+  int changed;
+
+  if (old->nruns == 0)
+    return 1;
+  if (ov_inode_blocks (c->fs, f, true, &runs, &n, &cap, &odd) == -1) {
+    free (runs);
+    return -1;
+  }
+  changed = odd || n != old->nruns;
+  for (i = 0; !changed && i < n; i++)
+    changed = runs[i].disk_offset != old->runs[i].disk_offset
+      || runs[i].length != old->runs[i].length;
+  free (runs);
+  return changed;
+}
 
 static int
 read_dirty_inodes (struct ctx *c)
@@ -506,16 +600,27 @@ read_dirty_inodes (struct ctx *c)
         c->r->inodes_read++;
         if ((f = open_inode (c, inode)) == NULL)
           return -1;
+        if (ov_inode_map_put (&c->slot_types, inode,
+                              f->meta->type == TSK_FS_META_TYPE_DIR ? OV_DIRENT_DIR
+                              : f->meta->type == TSK_FS_META_TYPE_REG ? OV_DIRENT_REG
+                              : f->meta->type == TSK_FS_META_TYPE_UNDEF ? 0
+                              : OV_DIRENT_OTHER) == -1) {
+          tsk_fs_file_close (f);
+          return oom (c);
+        }
         if (f->meta->type == TSK_FS_META_TYPE_REG) {
           if (add_candidate (c, inode) == -1) {
             tsk_fs_file_close (f);
             return -1;
           }
         }
-        else if (f->meta->type == TSK_FS_META_TYPE_DIR && old_dir (c, inode)
-                 && ov_inode_map_put (&c->relist, inode, 1) == -1) {
-          tsk_fs_file_close (f);
-          return oom (c);
+        else if (f->meta->type == TSK_FS_META_TYPE_DIR && old_dir (c, inode)) {
+          int m = dir_map_changed (c, f, old_dir (c, inode));
+          if (m == -1
+              || (m == 1 && ov_inode_map_put (&c->relist, inode, 1) == -1)) {
+            tsk_fs_file_close (f);
+            return oom (c);
+          }
         }
         if (explain_inode_blocks (c, f, f->meta->type != TSK_FS_META_TYPE_REG)
             == -1) {
@@ -569,10 +674,13 @@ read_reserved (struct ctx *c)
 
 /* Old directories whose blocks are dirty are listed again; their old
  * blocks are explained (whatever happened there is in the new listing). */
+static int compare_extents (const void *a, const void *b);
+
 static int
 relist_dirty_dirs (struct ctx *c)
 {
-  size_t i, j;
+  struct ov_extent *order;
+  size_t i, j, n = 0;
 
   for (i = 0; i < c->in->ndirs; i++) {
     const struct ov_dir *d = c->in->dirs[i];
@@ -587,23 +695,37 @@ relist_dirty_dirs (struct ctx *c)
     if (dirty && ov_inode_map_put (&c->relist, d->inode, 1) == -1)
       return oom (c);
   }
-  for (i = 0; i < c->relist.cap; i++) {
+  /* In disk order of their blocks: TSK's image cache holds 64 KiB pieces,
+   * so neighbouring directories are read once. */
+  order = calloc (c->relist.len ? c->relist.len : 1, sizeof *order);
+  if (order == NULL)
+    return oom (c);
+  for (i = 0; i < c->relist.cap; i++)
+    if (c->relist.keys[i]) {
+      const struct ov_dir *d = old_dir (c, c->relist.keys[i] - 1);
+      order[n].offset = d && d->nruns ? d->runs[0].disk_offset : 0;
+      order[n++].length = c->relist.keys[i] - 1;     /* the inode */
+    }
+  qsort (order, n, sizeof *order, compare_extents);
+  for (i = 0; i < n; i++) {
     TSK_FS_FILE *f;
-    uint64_t inode;
+    uint64_t inode = order[i].length;
     bool is_dir;
 
-    if (c->relist.keys[i] == 0)
-      continue;
-    inode = c->relist.keys[i] - 1;
-    if ((f = open_inode (c, inode)) == NULL)
+    if ((f = open_inode (c, inode)) == NULL) {
+      free (order);
       return -1;
+    }
     is_dir = f->meta->type == TSK_FS_META_TYPE_DIR;
     tsk_fs_file_close (f);
     /* Not a directory any more: it is gone from the tree (its parent
      * changed too, and is listed again). */
-    if (is_dir && list_dir (c, inode) == -1)
+    if (is_dir && list_dir (c, inode) == -1) {
+      free (order);
       return -1;
+    }
   }
+  free (order);
   return 0;
 }
 
@@ -651,9 +773,18 @@ build_tree (struct ctx *c, visit_vector *tree, struct ov_inode_map *visited)
     for (i = 0; i < d->nentries; i++) {
       const struct ov_dirent *e = &d->entries[i];
       char *child;
+      uint64_t now;
 
       if (e->type == OV_DIRENT_BAD)
         return give_up (c, "inode %" PRIu64 ": metadata unreadable", e->inode);
+      /* An old listing's entry whose inode was rewritten: its type must
+       * still be the recorded one (the walk would see the new one). */
+      if (listed_dir (c, v.inode) == NULL && inode_slot_dirty (c, e->inode)
+          && (ov_inode_map_get (&c->slot_types, e->inode, &now) == -1
+              || now != e->type))
+        return give_up (c, "inode %" PRIu64 " changed type without its"
+                        " directory (inode %" PRIu64 ") changing", e->inode,
+                        v.inode);
       if (e->type != OV_DIRENT_DIR)
         continue;
       if (ov_inode_map_get (visited, e->inode, NULL) == 0)
@@ -754,7 +885,8 @@ copy_dir (const struct ov_dir *d, const char *path)
       goto fail;
     n->nentries++;
   }
-  memcpy (n->runs, d->runs, d->nruns * sizeof *n->runs);
+  if (d->nruns)
+    memcpy (n->runs, d->runs, d->nruns * sizeof *n->runs);
   n->nruns = d->nruns;
   return n;
  fail:
@@ -1119,6 +1251,7 @@ ov_ext_incremental (struct ov_fsmap *map, struct ov_fs *fs,
   free (c.cands);
   ov_inode_map_free (&c.old_index);
   ov_inode_map_free (&c.relist);
+  ov_inode_map_free (&c.slot_types);
   ov_inode_map_free (&c.listed_index);
   ov_inode_map_free (&c.cand_index);
   free (c.groups);

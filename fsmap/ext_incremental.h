@@ -20,9 +20,15 @@
  *     and inode bitmaps; superblock + GDT (+ reserved GDT) copies are placed
  *     by sparse_super / sparse_super2;
  *   - every inode slot in a dirty inode-table byte is opened: a directory
- *     whose inode changed is re-listed; a regular file is a candidate;
+ *     whose block map changed is re-listed; a regular file is a candidate;
  *     anything else is "examined" (a known file there is now gone);
- *   - a directory whose blocks (old runs) are dirty is re-listed;
+ *   - a directory whose blocks (old runs) are dirty is re-listed (in disk
+ *     order, for TSK's image cache); an entry whose name and inode were in
+ *     the old listing and whose inode slot is clean keeps its recorded type
+ *     (its inode bytes are those the walk read), other entries take the type
+ *     read from their dirty slot;
+ *   - an old listing's entry whose inode slot was rewritten must still have
+ *     its recorded type (else fallback: only the directory logic changed);
  *   - directories absent from the old tree and reached from a re-listed one
  *     (new, or moved in from nowhere) are listed from TSK, recursively;
  *   - the names tree is then re-derived in memory (old listings for the
@@ -44,9 +50,15 @@
  * the inode tables dirty: `fallback` says why and the caller walks.
  *
  * Cost: one GDT read, one metadata load per inode slot in a dirty
- * inode-table block (16 per 4 KiB with 256-byte inodes), one directory load
- * per re-listed directory, and in memory O(entries of the whole tree) to
- * re-derive paths.  No database access: the caller brings the state.
+ * inode-table block (16 per 4 KiB with 256-byte inodes) and per candidate,
+ * one TSK directory load per re-listed directory (no per-entry metadata
+ * load), and in memory O(entries of the whole tree) to re-derive paths.
+ * Measured on a 76,675-file ext4 image after a 1% change (767 files listed,
+ * 27,590 dirty inode slots, 376 of 6,385 directories re-listed): ~0.5 s
+ * against ~1.0-1.2 s for the walk (noisy shared machine).  The directory
+ * loads dominate (TSK reads whole directories); parsing only the dirty
+ * directory blocks ourselves is the next step.  No database access: the
+ * caller brings the state.
  */
 #ifndef OVSCAN_FSMAP_EXT_INCREMENTAL_H
 #define OVSCAN_FSMAP_EXT_INCREMENTAL_H

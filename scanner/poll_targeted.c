@@ -87,8 +87,17 @@ ov_targeted_run (struct ov_state *st, int64_t fs_id, struct ov_fsmap *map,
 
   memset (t, 0, sizeof *t);
   t->ext = ov_ext_incr_supported (fs);
-  if (!t->ext || fs_full || walk_forced ())
+  if (fs_full)
     return 0;
+  if (!t->ext || walk_forced ()) {
+    if (asprintf (&t->why_walk, "%s", walk_forced () ? "OVSCAN_METADATA=walk"
+                  : "no targeted path for this filesystem type") == -1) {
+      t->why_walk = NULL;
+      ov_error ("out of memory");
+      return -1;
+    }
+    return 0;
+  }
 
   if (ov_state_list_dirs (st, fs_id, collect_dir, &dirs) == -1)
     goto out;
@@ -184,6 +193,7 @@ compare_u64 (const void *a, const void *b)
 bool
 ov_targeted_examined (const struct ov_targeted *t, uint64_t inode)
 {
-  return bsearch (&inode, t->res.examined, t->res.nexamined,
-                  sizeof inode, compare_u64) != NULL;
+  return t->res.nexamined
+    && bsearch (&inode, t->res.examined, t->res.nexamined, sizeof inode,
+                compare_u64) != NULL;
 }
