@@ -7,6 +7,9 @@
  *   runs.c        TSK attribute -> struct ov_file runs
  *   path.c        guest path joining (pure)
  *   walk.c        directory recursion, hard links, orphans
+ *   dirlist.c     directory listings, the blocks an inode owns
+ *   ext_incremental.c, ext_layout.c, ext_tree.c  targeted ext metadata
+ *                 (ext_incremental.h; private state ext_incr_internal.h)
  *   reader.c      ov_file_pread
  *   fsmap.c       open/close/accessors
  */
