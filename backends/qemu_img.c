@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/quote.h"
@@ -68,14 +69,6 @@ command_string (const char *const *args)
     return NULL;
   }
   return buf;
-}
-
-static double
-now (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* Append what fd has to *buf (capped at max: the excess is read and
@@ -166,13 +159,13 @@ ov_qemu_img_run (const char *const *args, unsigned timeout,
   close (outp[1]); outp[1] = -1;
   close (errp[1]); errp[1] = -1;
 
-  deadline = now () + timeout;
+  deadline = ov_monotonic_seconds () + timeout;
   while (out_open || err_open) {
     struct pollfd fds[2] = {
       { .fd = out_open ? outp[0] : -1, .events = POLLIN },
       { .fd = err_open ? errp[0] : -1, .events = POLLIN },
     };
-    double left = deadline - now ();
+    double left = deadline - ov_monotonic_seconds ();
     int n;
 
     if (left <= 0) {

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/units.h"
 
 struct ov_progress {
@@ -18,14 +19,6 @@ struct ov_progress {
   double start, last_draw;
   bool drawn;
 };
-
-static double
-now (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 struct ov_progress *
 ov_progress_new (FILE *fp, bool enabled)
@@ -37,7 +30,7 @@ ov_progress_new (FILE *fp, bool enabled)
   p = calloc (1, sizeof *p);
   if (p) {
     p->fp = fp;
-    p->start = now ();
+    p->start = ov_monotonic_seconds ();
   }
   return p;
 }
@@ -59,7 +52,7 @@ ov_progress_update (struct ov_progress *p, uint64_t files, uint64_t bytes)
 
   if (p == NULL)
     return;
-  t = now ();
+  t = ov_monotonic_seconds ();
   if (t - p->last_draw < 0.25)
     return;
   p->last_draw = t;

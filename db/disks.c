@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 
 #define DISK_COLUMNS \
@@ -30,14 +31,6 @@ ov_disk_record_clear (struct ov_disk_record *r)
   free (r->tracker);
   free (r->bitmap);
   memset (r, 0, sizeof *r);
-}
-
-static double
-now (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_REALTIME, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static int
@@ -80,7 +73,7 @@ ov_state_add_disk (struct ov_state *st, struct ov_disk_record *r)
   ov_db_bind_text (s, 6, r->bitmap);
   ov_db_bind_u64 (s, 7, r->generation);
   ov_db_bind_u64 (s, 8, r->size);
-  sqlite3_bind_double (s, 9, now ());
+  sqlite3_bind_double (s, 9, ov_unix_seconds ());
   rc = sqlite3_step (s);
   if (rc == SQLITE_CONSTRAINT_UNIQUE) {
     ov_error ("%s: disk %s already exists", st->path, r->name);

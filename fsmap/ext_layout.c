@@ -14,19 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint32_t
-le32 (const unsigned char *p)
-{
-  return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16
-    | (uint32_t) p[3] << 24;
-}
-
-static uint16_t
-le16 (const unsigned char *p)
-{
-  return (uint16_t) (p[0] | p[1] << 8);
-}
-
 /* Explain disk bytes [off, off+len) (absolute), widened to whole
  * filesystem blocks: run lists stop at a file's size, but its owner owns
  * the whole last block. */

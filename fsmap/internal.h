@@ -33,6 +33,26 @@
 #define OV_MAX_PATH           (1u << 16)            /* bytes of one guest path */
 #define OV_MAX_PARTITIONS     256                   /* incl. logical ones */
 
+/* Little-endian fields of on-disk structures. */
+static inline uint16_t
+le16 (const unsigned char *p)
+{
+  return (uint16_t) (p[0] | p[1] << 8);
+}
+
+static inline uint32_t
+le32 (const unsigned char *p)
+{
+  return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16
+    | (uint32_t) p[3] << 24;
+}
+
+static inline uint64_t
+le64 (const unsigned char *p)
+{
+  return (uint64_t) le32 (p) | (uint64_t) le32 (p + 4) << 32;
+}
+
 /* fsmap-private state of one opened filesystem (struct ov_fs.priv). */
 struct ov_fs_tsk {
   TSK_FS_INFO *fs;

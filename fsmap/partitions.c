@@ -32,19 +32,6 @@
 #define SECTOR 512
 #define GPT_MAX_ARRAY (1u << 20)
 
-static uint32_t
-le32 (const unsigned char *p)
-{
-  return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16
-    | (uint32_t) p[3] << 24;
-}
-
-static uint64_t
-le64 (const unsigned char *p)
-{
-  return (uint64_t) le32 (p) | (uint64_t) le32 (p + 4) << 32;
-}
-
 static bool
 mbr_type_is_extended (uint8_t t)
 {

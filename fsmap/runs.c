@@ -34,19 +34,6 @@
 
 #include "common/error.h"
 
-static uint32_t
-le32 (const unsigned char *p)
-{
-  return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16
-    | (uint32_t) p[3] << 24;
-}
-
-static uint16_t
-le16 (const unsigned char *p)
-{
-  return (uint16_t) (p[0] | p[1] << 8);
-}
-
 /* Build runs of a non-resident attribute into l.  Returns 0 or -1 (ENOMEM /
  * too many runs); *distrust gets a message (malloc'd) for the first run we
  * refused to believe. */

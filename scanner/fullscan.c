@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/vector.h"
 
@@ -43,14 +44,6 @@ ov_path_excluded (const char *path, const char *const *globs, size_t nglobs)
       return true;
   }
   return false;
-}
-
-static double
-now_seconds (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static void
@@ -199,7 +192,7 @@ ov_fullscan_run (const struct ov_fullscan_options *o,
   struct ov_sigs sigs = { 0 };
   struct ov_disk *disk = NULL;
   struct ov_fsmap *map = NULL;
-  double start = now_seconds ();
+  double start = ov_monotonic_seconds ();
   size_t i, n;
   int ret = -1;
 
@@ -241,7 +234,7 @@ ov_fullscan_run (const struct ov_fullscan_options *o,
   }
   ret = 0;
  out:
-  summary->seconds = now_seconds () - start;
+  summary->seconds = ov_monotonic_seconds () - start;
   file_vector_reset (&st.files);
   if (map)
     ov_fsmap_close (map);

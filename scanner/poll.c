@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "backends/tracker.h"
+#include "common/clock.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/extents.h"
@@ -102,14 +103,6 @@ say (struct poll_ctx *c, bool is_error, const char *fmt, ...)
   va_end (ap);
   if (c->warn)
     c->warn (c->opaque, is_error, msg);
-}
-
-static double
-now_unix (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_REALTIME, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* ---- from a walked file to a db record ---- */
@@ -508,12 +501,12 @@ poll_filesystem (struct poll_ctx *c, struct ov_fsmap *map, struct ov_disk *disk,
   /* Metadata: ext2/3/4 re-reads only what the dirty blocks hold when it
    * can explain every dirty byte (scanner/poll_targeted.c); otherwise, and
    * for every other filesystem, the full walk. */
-  metadata_start = now_unix ();
+  metadata_start = ov_unix_seconds ();
   if (ov_targeted_run (c->st, c->fs_id, map, fs, &c->dirty, fs_full,
                        known.v, known.len, &tg) == -1)
     goto out;
   if (tg.used) {
-    append_walked (c, fs, "targeted", now_unix () - metadata_start);
+    append_walked (c, fs, "targeted", ov_unix_seconds () - metadata_start);
     if (take_targeted (c, &tg, &known) == -1)
       goto out;
   }
@@ -527,7 +520,7 @@ poll_filesystem (struct poll_ctx *c, struct ov_fsmap *map, struct ov_disk *disk,
       c->out->errors++;
       say (c, true, "%s: walk stopped: %s", fs->label[0] ? fs->label : "disk", q ? q : "");
     }
-    append_walked (c, fs, how, now_unix () - metadata_start);
+    append_walked (c, fs, how, ov_unix_seconds () - metadata_start);
   }
 
   /* Classify every walked (or targeted) file against the db. */
@@ -611,7 +604,7 @@ read_dirty (struct poll_ctx *c, struct ov_disk *disk, const char *bitmap)
 static int
 record_poll (struct poll_ctx *c)
 {
-  c->poll.finished = now_unix ();
+  c->poll.finished = ov_unix_seconds ();
   c->poll.files_scanned = c->out->files_scanned;
   c->poll.infected = c->out->infected;
   c->poll.errors = c->out->errors;
@@ -641,7 +634,7 @@ ov_poll_disk (struct ov_state *st, struct ov_disk_record *disk,
   struct ov_fsmap *map = NULL;
   bool bitmap = strcmp (disk->tracker, "bitmap") == 0;
   bool in_transaction = false, armed = false;
-  double start = now_unix ();
+  double start = ov_unix_seconds ();
   const char *reason = NULL;
   char reason_buf[256];
   size_t i, n;
@@ -798,7 +791,7 @@ ov_poll_disk (struct ov_state *st, struct ov_disk_record *disk,
       ov_bitmap_release (disk->image, disk->format, tp.successor);
     ov_error ("%s", saved);
   }
-  out->seconds = now_unix () - start;
+  out->seconds = ov_unix_seconds () - start;
   if (map)
     ov_fsmap_close (map);
   if (d)

@@ -20,20 +20,13 @@
 
 #include <clamav.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 
 /* clamscan 1.4 leaves these at libclamav's defaults (CLI_DEFAULT_MAXFILESIZE,
  * CLI_DEFAULT_MAXSCANSIZE in libclamav/default.h) unless asked. */
 #define CLAMSCAN_MAX_FILESIZE (100LL * 1024 * 1024)
 #define CLAMSCAN_MAX_SCANSIZE (400LL * 1024 * 1024)
-
-static double
-now_seconds (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* "a, b, c" for messages. */
 static void
@@ -123,7 +116,7 @@ ov_sigs_load (const struct ov_sigs_options *options, struct ov_sigs *out)
   struct ov_db_inventory inv = { .cvds = VECTOR_INIT, .custom_files = 0 };
   struct cl_engine *engine = NULL;
   unsigned int signo = 0;
-  double start = now_seconds ();
+  double start = ov_monotonic_seconds ();
   cl_error_t r;
   char *version;
 
@@ -181,7 +174,7 @@ ov_sigs_load (const struct ov_sigs_options *options, struct ov_sigs *out)
   out->engine = engine;
   out->count = signo;
   out->version = version;
-  out->load_seconds = now_seconds () - start;
+  out->load_seconds = ov_monotonic_seconds () - start;
   return 0;
 
  fail:
