@@ -23,6 +23,15 @@ run_bounded () {
   return $rc
 }
 
+# Stop the current qemu-nbd: SIGTERM, then SIGKILL if it has not gone in 5 s
+# (a stopped-then-continued qemu-nbd has been seen to ignore the TERM).
+stop_server () {
+  kill -CONT $qpid 2> /dev/null; kill $qpid 2> /dev/null
+  for i in $(seq 50); do kill -0 $qpid 2> /dev/null || break; sleep 0.1; done
+  kill -9 $qpid 2> /dev/null
+  wait $qpid 2> /dev/null || true
+}
+
 ere () { printf '%s' "$1" | sed 's/[][\\.*^$?+(){}|]/\\&/g'; }   # quote for grep -E
 
 start_server () {   # start qemu-nbd on $T/$1, sets qpid
@@ -56,7 +65,7 @@ uri="nbd+unix:///?socket=$T/stopped.sock"
 if run_bounded 15 "$DISK_READ" --timeout 2 "$uri" size 2> err; then fail "stopped server: opened"; fi
 grep -q "^disk-read: $uri: connecting: no NBD handshake from the server in 2 seconds$" err \
   || fail "stopped server: $(cat err)"
-kill -CONT $qpid; kill $qpid; wait $qpid 2> /dev/null
+stop_server
 
 # Stops answering mid-read: disk-read blocks on a full pipe, we stop the
 # server, then let the pipe drain: its next request must time out.
@@ -67,7 +76,7 @@ run_bounded 30 bash -c '"$0" --timeout 2 --request 1M "$1" raw 0 64M 2> err |
   { sleep 1; kill -STOP '$qpid'; cat > /dev/null; }' "$DISK_READ" "$uri" || rc=$?
 grep -Eq "^disk-read: $(ere "$uri"): read of 1048576 bytes at offset [0-9]+: nbd_pread: no answer from the NBD server in 2 seconds$" err \
   || fail "server stopped mid-read: $(cat err)"
-kill -CONT $qpid; kill $qpid; wait $qpid 2> /dev/null
+stop_server
 
 # Dies mid-read.
 start_server dies.sock
