@@ -284,6 +284,24 @@ deliver_held (struct walk *w, struct held *h)
 
 /* A regular file reached by name.  Called with the lock held; releases it
  * around deliveries and re-takes it before returning. */
+/* Hand files to the caller's callback without holding the TSK lock (the
+ * callback may read through fsmap); after a failure the rest are freed. */
+static int
+deliver_all (struct walk *w, struct ov_file **files, size_t nfiles, int r)
+{
+  size_t i;
+
+  unlock (w);
+  for (i = 0; i < nfiles; i++)
+    if (r == 0)
+      r = deliver (w, files[i]);
+    else
+      ov_file_free (files[i]);
+  lock (w);
+  free (files);
+  return r;
+}
+
 static int
 visit_file (struct walk *w, TSK_FS_FILE *file, const char *path)
 {
@@ -330,15 +348,7 @@ visit_file (struct walk *w, TSK_FS_FILE *file, const char *path)
     }
     report (w, inode, path, "%s", ov_last_error ());
   }
-  unlock (w);
-  for (i = 0; i < nfiles; i++)
-    if (r == 0)
-      r = deliver (w, files[i]);
-    else
-      ov_file_free (files[i]);
-  lock (w);
-  free (files);
-  return r;
+  return deliver_all (w, files, nfiles, r);
 }
 
 /* Named $DATA streams of an NTFS directory. */
@@ -346,20 +356,11 @@ static int
 visit_dir_streams (struct walk *w, TSK_FS_FILE *file, const char *path)
 {
   struct ov_file **files = NULL;
-  size_t nfiles = 0, i;
-  int r = 0;
+  size_t nfiles = 0;
 
   if (build_streams (w, file, path, false, true, &files, &nfiles) == -1)
     report (w, file->meta->addr, path, "%s", ov_last_error ());
-  unlock (w);
-  for (i = 0; i < nfiles; i++)
-    if (r == 0)
-      r = deliver (w, files[i]);
-    else
-      ov_file_free (files[i]);
-  lock (w);
-  free (files);
-  return r;
+  return deliver_all (w, files, nfiles, 0);
 }
 
 bool
