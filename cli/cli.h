@@ -34,6 +34,10 @@ int ov_cmd_report (int argc, char **argv);
  * printing the error. */
 struct ov_state *ov_cli_open_state (void);
 
+/* Lock disk NAME for one poll (cli/disk_lock.c): an fd to close when done,
+ * -2 if another process holds it, -1 + ov_error on failure. */
+int ov_disk_lock (struct ov_state *st, const char *name);
+
 /* ---- options shared by scan and poll (cli/engine_options.c) ---- */
 DEFINE_VECTOR (ov_cli_strings, const char *);
 struct ov_engine_options {

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/poll_output.h"
 #include "common/cleanup.h"
@@ -58,9 +59,11 @@ detections_cb (void *opaque, const struct ov_poll_file *f)
   return 0;
 }
 
-static int
-poll_one (struct ov_state *st, const char *name,
-          const struct ov_poll_options *options, bool json, int *status)
+/* Poll one registered disk whose lock this process holds.  The record is
+ * read under the lock: another run may have just committed a poll. */
+static void
+poll_locked (struct ov_state *st, const char *name,
+             const struct ov_poll_options *options, bool json, int *status)
 {
   struct ov_disk_record rec = { 0 };
   struct ov_poll_outcome out;
@@ -70,19 +73,16 @@ poll_one (struct ov_state *st, const char *name,
 
   r = ov_state_get_disk (st, name, &rec);
   if (r != 0) {
-    if (r == 1)
-      ov_cli_error ("poll: no disk named '%s' (see 'ovscan list')", name);
-    else
-      ov_cli_error ("poll: %s: %s", name, ov_last_error ());
+    ov_cli_error ("poll: %s: %s", name, r == 1 ? "removed meanwhile" : ov_last_error ());
     *status = OV_EXIT_ERROR;
-    return 0;
+    return;
   }
   if (ov_poll_disk (st, &rec, options, on_warning, &run, &out) == -1) {
     ov_cli_error ("%s: poll failed, nothing recorded (the tracker still covers every write): %s",
                   name, ov_last_error ());
     *status = OV_EXIT_ERROR;
     ov_disk_record_clear (&rec);
-    return 0;
+    return;
   }
   if (ov_state_get_poll (st, out.poll_id, &p) == 0) {
     ov_print_poll (st, name, &p, out.walked, json ? OV_REPORT_JSON : OV_REPORT_TEXT);
@@ -96,7 +96,41 @@ poll_one (struct ov_state *st, const char *name,
     *status = OV_EXIT_ERROR;
   ov_poll_outcome_clear (&out);
   ov_disk_record_clear (&rec);
-  return 0;
+}
+
+/* Poll one disk under its lock; a disk another run is polling is skipped
+ * (said on stderr, not an error).  Only names of registered disks reach
+ * the lock file (they were validated by `add`). */
+static void
+poll_one (struct ov_state *st, const char *name,
+          const struct ov_poll_options *options, bool json, int *status)
+{
+  struct ov_disk_record rec = { 0 };
+  int r, lock;
+
+  r = ov_state_get_disk (st, name, &rec);
+  ov_disk_record_clear (&rec);
+  if (r != 0) {
+    if (r == 1)
+      ov_cli_error ("poll: no disk named '%s' (see 'ovscan list')", name);
+    else
+      ov_cli_error ("poll: %s: %s", name, ov_last_error ());
+    *status = OV_EXIT_ERROR;
+    return;
+  }
+  lock = ov_disk_lock (st, name);
+  if (lock == -2) {
+    fprintf (stderr, "%s: %s: skipped: another ovscan is polling it\n",
+             ov_program_name, name);
+    return;
+  }
+  if (lock == -1) {
+    ov_cli_error ("poll: %s: %s", name, ov_last_error ());
+    *status = OV_EXIT_ERROR;
+    return;
+  }
+  poll_locked (st, name, options, json, status);
+  close (lock);
 }
 
 static int

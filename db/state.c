@@ -382,3 +382,9 @@ ov_state_rollback (struct ov_state *st)
   st->in_txn = false;
   st->aborted = false;
 }
+
+const char *
+ov_state_file (const struct ov_state *st)
+{
+  return st->path;
+}

@@ -62,6 +62,8 @@ char *ov_state_default_path (void);
  * timeout, foreign keys, and migrate.  NULL + ov_error (naming the path). */
 struct ov_state *ov_state_open (const char *path);
 void ov_state_close (struct ov_state *st);
+/* The database file's path. */
+const char *ov_state_file (const struct ov_state *st);
 
 int ov_state_begin (struct ov_state *st);     /* BEGIN IMMEDIATE */
 int ov_state_commit (struct ov_state *st);

@@ -10,6 +10,7 @@
 #   - the filesystem reformatted between polls -> every file new again
 #   - a raw image: `add` refuses the bitmap tracker; --tracker full works
 #     and every poll says it is full
+#   - a disk another run is polling (lock held): skipped, said, not an error
 #   - poll of an unknown disk; add of a duplicate name; a missing image
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/../lib/guest.sh"
@@ -114,7 +115,20 @@ poll_json rawvm "$T/p.json"
 expect_eq "$(field "$T/p.json" mode)" full "raw: second poll mode"
 field "$T/p.json" reason | grep -q "no write tracking" || fail "raw: reason"
 
-# 8. Usage errors.
+# 8. Another run is polling the disk (its lock held): skipped and said, not
+#    an error, nothing recorded.
+polls=$(sqlite3 "$T/state.db" 'SELECT count(*) FROM polls')
+set +e
+flock "$T/state.db.locks/vm" "${O[@]}" poll vm --test-signatures > "$T/lock.out" 2>&1
+status=$?
+set -e
+cat "$T/lock.out"
+expect_eq "$status" 0 "locked disk: exit status"
+grep -q "vm: skipped: another ovscan is polling it" "$T/lock.out" || fail "locked disk: not said"
+expect_eq "$(sqlite3 "$T/state.db" 'SELECT count(*) FROM polls')" "$polls" "locked disk: a poll was recorded"
+"${O[@]}" poll vm --test-signatures > /dev/null || fail "the lock outlived its holder"
+
+# 9. Usage errors.
 set +e
 "${O[@]}" poll nosuchvm > "$T/e.out" 2>&1; expect_eq $? 2 "unknown disk"
 grep -q "no disk named 'nosuchvm'" "$T/e.out" || fail "unknown disk: message"
