@@ -238,15 +238,9 @@ ov_state_runs_overlapping (struct ov_state *st, int64_t fs_id,
                            ov_run_piece_cb cb, void *opaque)
 {
   piece_vector v = VECTOR_INIT;
-  int64_t lo, hi, from;
   size_t i;
   int rc, ret = 0;
 
-  if (length == 0 || offset >= INT64_MAX)
-    return 0;
-  from = (int64_t) offset;
-  hi = length > INT64_MAX - offset ? INT64_MAX : (int64_t) (offset + length);
-  lo = from - (int64_t) OV_STATE_MAX_RUN;
   {
     CLEANUP_STMT_RESET sqlite3_stmt *s =
       ov_db_stmt (st, OV_STMT_RUNS_OVERLAP,
@@ -256,10 +250,8 @@ ov_state_runs_overlapping (struct ov_state *st, int64_t fs_id,
                   " AND r.disk_end > ?4");
     if (s == NULL)
       return -1;
-    sqlite3_bind_int64 (s, 1, fs_id);
-    sqlite3_bind_int64 (s, 2, lo);
-    sqlite3_bind_int64 (s, 3, hi);
-    sqlite3_bind_int64 (s, 4, from);
+    if (!ov_db_bind_overlap (s, fs_id, offset, length))
+      return 0;
     while ((rc = sqlite3_step (s)) == SQLITE_ROW)
       if (piece_vector_append (&v, (struct piece) {
             .inode = ov_db_column_u64 (s, 0),

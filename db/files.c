@@ -610,24 +610,15 @@ ov_state_files_overlapping (struct ov_state *st, int64_t fs_id,
                             ov_file_record_cb cb, void *opaque)
 {
   id_vector ids = VECTOR_INIT;
-  int64_t lo, hi, from;
   int ret;
 
-  /* Stored pieces lie within [0, INT64_MAX]: clip the query to it. */
-  if (length == 0 || offset >= INT64_MAX)
-    return 0;
-  from = (int64_t) offset;
-  hi = length > INT64_MAX - offset ? INT64_MAX : (int64_t) (offset + length);
-  lo = from - (int64_t) OV_STATE_MAX_RUN;   /* may be negative: fine */
   {
     CLEANUP_STMT_RESET sqlite3_stmt *s =
       ov_db_stmt (st, OV_STMT_OVERLAP, ov_db_overlap_sql);
     if (s == NULL)
       return -1;
-    sqlite3_bind_int64 (s, 1, fs_id);
-    sqlite3_bind_int64 (s, 2, lo);
-    sqlite3_bind_int64 (s, 3, hi);
-    sqlite3_bind_int64 (s, 4, from);
+    if (!ov_db_bind_overlap (s, fs_id, offset, length))
+      return 0;
     ret = collect_ids (st, s, &ids, "reverse-map query");
   }
   if (ret == 0)

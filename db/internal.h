@@ -148,6 +148,28 @@ ov_db_bind_text (sqlite3_stmt *s, int i, const char *v)
 /* malloc'd copy of a NULL-able text column; *failed set on ENOMEM. */
 char *ov_db_column_strdup (sqlite3_stmt *s, int i, bool *failed);
 
+/* Bind ?1..?4 of a reverse-map range query ("... fs_id = ?1 AND
+ * disk_start > ?2 AND disk_start < ?3 AND disk_end > ?4") for disk bytes
+ * [offset, offset+length).  Stored pieces lie within [0, INT64_MAX] and are
+ * at most OV_STATE_MAX_RUN long, which bounds the index range.  Returns
+ * false when the range can hold no piece (then do not run the query). */
+static inline bool
+ov_db_bind_overlap (sqlite3_stmt *s, int64_t fs_id, uint64_t offset,
+                    uint64_t length)
+{
+  int64_t from, hi;
+
+  if (length == 0 || offset >= INT64_MAX)
+    return false;
+  from = (int64_t) offset;
+  hi = length > INT64_MAX - offset ? INT64_MAX : (int64_t) (offset + length);
+  sqlite3_bind_int64 (s, 1, fs_id);
+  sqlite3_bind_int64 (s, 2, from - (int64_t) OV_STATE_MAX_RUN);  /* may be < 0 */
+  sqlite3_bind_int64 (s, 3, hi);
+  sqlite3_bind_int64 (s, 4, from);
+  return true;
+}
+
 /* A path column (BLOB of raw guest bytes) as a NUL-terminated string;
  * "" for an empty one, NULL only on ENOMEM. */
 static inline const char *
