@@ -29,6 +29,9 @@ int ov_cmd_list (int argc, char **argv);
 int ov_cmd_remove (int argc, char **argv);
 int ov_cmd_poll (int argc, char **argv);
 int ov_cmd_report (int argc, char **argv);
+int ov_cmd_status (int argc, char **argv);   /* cli/cmd_status.c */
+int ov_cmd_sigs (int argc, char **argv);     /* cli/cmd_sigs.c */
+int ov_cmd_inspect (int argc, char **argv);  /* cli/cmd_inspect.c */
 
 /* Open the state database (--state or the default path).  NULL after
  * printing the error. */

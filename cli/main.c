@@ -23,6 +23,9 @@ static const struct subcommand subcommands[] = {
   { "report", ov_cmd_report, "show the dirty files of a poll" },
   { "list", ov_cmd_list, "list registered disks" },
   { "remove", ov_cmd_remove, "forget a registered disk" },
+  { "status", ov_cmd_status, "per disk: last poll, tracker, detections, signature coverage" },
+  { "sigs", ov_cmd_sigs, "show the loaded signature databases and their versions" },
+  { "inspect", ov_cmd_inspect, "identify the guest OS and its mountpoints" },
 };
 
 void

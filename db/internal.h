@@ -184,6 +184,12 @@ ov_db_column_path (sqlite3_stmt *s, int i)
 
 /* Schema: create or upgrade to OV_STATE_SCHEMA_VERSION (migrations.c). */
 int ov_db_migrate (struct ov_state *st);
+/* Schema steps, one file per feature (called inside the step's transaction,
+ * foreign keys off; see db/migrations.c). */
+int ov_db_migrate_1_to_2_operations (struct ov_state *st);  /* db/schema_operations.c */
+int ov_db_migrate_2_to_3_live (struct ov_state *st);        /* db/schema_live.c */
+int ov_db_migrate_3_to_4_fleet (struct ov_state *st);       /* db/schema_fleet.c */
+int ov_db_migrate_4_to_5_guests (struct ov_state *st);      /* db/schema_guests.c */
 
 /* The reverse-map query text (for the EXPLAIN QUERY PLAN test). */
 extern const char ov_db_overlap_sql[];

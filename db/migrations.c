@@ -4,8 +4,15 @@
  * empty file.  ov_db_migrate() runs every missing step, each in its own
  * BEGIN IMMEDIATE transaction that re-reads user_version first (two ovscan
  * processes opening a fresh file at once: the second waits, then sees the
- * work done).  Adding schema version 2 = bump OV_STATE_SCHEMA_VERSION and
- * append migrate_1_to_2 to the table.
+ * work done).  Steps 2..5 live in their own files, one per feature
+ * (db/schema_*.c, declared in db/internal.h); adding version 6 = bump
+ * OV_STATE_SCHEMA_VERSION and append its step to the table.
+ *
+ * Foreign keys are OFF while steps run (SQLite ignores that pragma inside a
+ * transaction, so it is set around them): a step may rebuild a table
+ * (CREATE new, INSERT SELECT, DROP old, RENAME) without DROP cascading into
+ * the tables that reference it.  Each step ends with PRAGMA
+ * foreign_key_check; a violation fails the step (rolled back).
  *
  * Refused: a database newer than this program (user_version greater than
  * OV_STATE_SCHEMA_VERSION), and an sqlite file that is not ovscan's
@@ -148,7 +155,34 @@ migrate_0_to_1 (struct ov_state *st)
 typedef int (*migration_fn) (struct ov_state *st);
 static const migration_fn migrations[OV_STATE_SCHEMA_VERSION] = {
   migrate_0_to_1,
+  ov_db_migrate_1_to_2_operations,     /* db/schema_operations.c */
+  ov_db_migrate_2_to_3_live,           /* db/schema_live.c */
+  ov_db_migrate_3_to_4_fleet,          /* db/schema_fleet.c */
+  ov_db_migrate_4_to_5_guests,         /* db/schema_guests.c */
 };
+
+/* After a step: no row may point at a missing parent. */
+static int
+foreign_keys_intact (struct ov_state *st)
+{
+  CLEANUP_STMT_FINALIZE sqlite3_stmt *s =
+    ov_db_prepare (st, "PRAGMA foreign_key_check");
+  int rc;
+
+  if (s == NULL)
+    return -1;
+  rc = sqlite3_step (s);
+  if (rc == SQLITE_ROW) {
+    ov_error ("%s: table %s has a row (rowid %lld) whose parent in %s is missing",
+              st->path, (const char *) sqlite3_column_text (s, 0),
+              (long long) sqlite3_column_int64 (s, 1),
+              (const char *) sqlite3_column_text (s, 2));
+    return -1;
+  }
+  if (rc != SQLITE_DONE)
+    return ov_db_fail (st, rc, "foreign_key_check");
+  return 0;
+}
 
 static int
 pragma_int (struct ov_state *st, const char *sql, int64_t *out)
@@ -192,13 +226,29 @@ check_version (struct ov_state *st, int64_t *version)
   return 0;
 }
 
+static int migrate_steps (struct ov_state *st, int64_t version);
+
 int
 ov_db_migrate (struct ov_state *st)
 {
   int64_t version;
+  int r;
 
   if (check_version (st, &version) == -1)
     return -1;
+  if (version == OV_STATE_SCHEMA_VERSION)
+    return ov_db_exec (st, DIRS_TABLE, "create the dirs table");
+  if (ov_db_exec (st, "PRAGMA foreign_keys = OFF", "foreign_keys off") == -1)
+    return -1;
+  r = migrate_steps (st, version);
+  if (ov_db_exec (st, "PRAGMA foreign_keys = ON", "foreign_keys on") == -1)
+    return -1;
+  return r;
+}
+
+static int
+migrate_steps (struct ov_state *st, int64_t version)
+{
   while (version < OV_STATE_SCHEMA_VERSION) {
     char sql[64];
 
@@ -216,6 +266,11 @@ ov_db_migrate (struct ov_state *st)
       goto fail;
     }
     if (migrations[version] (st) == -1) {
+      ov_error_prefix ("migration from schema version %" PRId64 " to %" PRId64,
+                       version, version + 1);
+      goto fail;
+    }
+    if (foreign_keys_intact (st) == -1) {
       ov_error_prefix ("migration from schema version %" PRId64 " to %" PRId64,
                        version, version + 1);
       goto fail;

@@ -48,7 +48,7 @@
 
 #include "fsmap/fsmap.h"
 
-#define OV_STATE_SCHEMA_VERSION 1
+#define OV_STATE_SCHEMA_VERSION 5
 #define OV_STATE_MAX_RUN (1ULL << 20)   /* reverse-map pieces are <= 1 MiB */
 
 struct ov_state;
