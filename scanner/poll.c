@@ -7,6 +7,7 @@
  * and modified files.  All db writes of a poll are one transaction.
  */
 #include "scanner/poll.h"
+#include "scanner/tracker_ops.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -15,7 +16,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "backends/tracker.h"
 #include "common/clock.h"
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -592,16 +592,6 @@ poll_filesystem (struct poll_ctx *c, struct ov_fsmap *map, struct ov_disk *disk,
 /* ---- the poll ---- */
 
 static int
-read_dirty (struct poll_ctx *c, struct ov_disk *disk, const char *bitmap)
-{
-  c->dirty.len = 0;
-  if (ov_bitmap_read_dirty (disk, bitmap, &c->dirty) == -1)
-    return -1;
-  c->out->dirty_bytes = ov_extents_total (&c->dirty);
-  return 0;
-}
-
-static int
 record_poll (struct poll_ctx *c)
 {
   c->poll.finished = ov_unix_seconds ();
@@ -614,6 +604,58 @@ record_poll (struct poll_ctx *c)
   return ov_state_update_poll (c->st, &c->poll);
 }
 
+static const char *
+tracker_used (const struct ov_tracker_run *run)
+{
+  return run->used ? run->used : run->ops->name;
+}
+
+/* Nothing was written: one poll row, nothing else changes. */
+static int
+record_quiet_poll (struct poll_ctx *c, struct ov_tracker_run *run, double start)
+{
+  if (ov_state_begin (c->st) == -1)
+    return -1;
+  c->poll = (struct ov_poll_record) {
+    .disk_id = c->disk->id, .started = start, .mode = "incremental",
+    .tracker = tracker_used (run), .status = "ok",
+  };
+  if (ov_state_add_poll (c->st, &c->poll) == -1 || record_poll (c) == -1 ||
+      ov_state_commit (c->st) == -1) {
+    ov_state_rollback (c->st);
+    return -1;
+  }
+  c->out->poll_id = c->poll.id;
+  c->out->mode = "incremental";
+  return 0;
+}
+
+/* Every filesystem of the view, inside the poll's transaction. */
+static int
+poll_filesystems (struct poll_ctx *c, struct ov_fsmap *map, struct ov_disk *d)
+{
+  size_t i, n = ov_fsmap_fs_count (map);
+
+  if (n == 0) {
+    c->out->errors++;
+    say (c, true, "no partition table or filesystem found on the disk");
+  }
+  for (i = 0; i < n; i++) {
+    struct ov_fs *fs = ov_fsmap_fs (map, i);
+    if (fs->error) {
+      if (!fs->not_scanned_ok) {
+        CLEANUP_FREE char *q = ov_quote_path (fs->error);
+        c->out->errors++;
+        say (c, true, "not scanned: %s", q ? q : fs->error);
+      }
+      continue;
+    }
+    if (poll_filesystem (c, map, d, fs) == -1)
+      return -1;
+  }
+  return 0;
+}
+
 int
 ov_poll_disk (struct ov_state *st, struct ov_disk_record *disk,
               const struct ov_poll_options *options,
@@ -624,31 +666,24 @@ ov_poll_disk (struct ov_state *st, struct ov_disk_record *disk,
     .st = st, .disk = disk, .options = options, .warn = warn,
     .opaque = opaque, .out = out, .dirty = VECTOR_INIT, .files = VECTOR_INIT,
   };
-  struct ov_tracker_state ts = {
-    .bitmap = disk->bitmap, .generation = disk->generation,
-    .granularity = disk->granularity,
+  struct ov_tracker_run run = {
+    .disk = disk, .force_full = options->force_full,
   };
-  struct ov_tracker_poll tp = { 0 };
-  struct ov_disk_options dopts = { .format = disk->format };
   struct ov_disk *d = NULL;
   struct ov_fsmap *map = NULL;
-  bool bitmap = strcmp (disk->tracker, "bitmap") == 0;
   bool in_transaction = false, armed = false;
   double start = ov_unix_seconds ();
   const char *reason = NULL;
   char reason_buf[256];
-  size_t i, n;
   int ret = -1;
 
   memset (out, 0, sizeof *out);
-  if (bitmap) {
-    if (ov_bitmap_prepare (disk->image, disk->format, &ts, &tp) == -1)
-      goto out;
-    reason = tp.full_reason;
-    ov_fault_point ("after-prepare");
-  }
-  else
-    reason = "tracker 'full': no write tracking, every poll reads every file";
+  if ((run.ops = ov_tracker_for (disk)) == NULL)
+    goto out;
+  if (run.ops->prepare (&run) == -1)
+    goto out;
+  ov_fault_point ("after-prepare");
+  reason = run.full_reason;
   if (reason == NULL && disk->size == 0)
     reason = "first poll";
   if (reason == NULL && options->force_full)
@@ -657,45 +692,27 @@ ov_poll_disk (struct ov_state *st, struct ov_disk_record *disk,
 
   /* Quiet check: nothing dirty -> record the poll and stop. */
   if (!c.full) {
-    dopts.bitmap = tp.frozen;
-    if ((d = ov_disk_open (disk->image, &dopts)) == NULL ||
-        read_dirty (&c, d, tp.frozen) == -1)
+    int quiet = run.ops->quiet (&run);
+    if (quiet == -1)
       goto out;
-    if (c.dirty.len == 0 && ov_disk_size (d) == disk->size) {
-      ov_disk_close (d);
-      d = NULL;
-      if (ov_state_begin (st) == -1)
-        goto out;
-      in_transaction = true;
-      c.poll = (struct ov_poll_record) {
-        .disk_id = disk->id, .started = start, .mode = "incremental",
-        .tracker = disk->tracker, .status = "ok",
-      };
-      if (ov_state_add_poll (st, &c.poll) == -1 || record_poll (&c) == -1 ||
-          ov_state_commit (st) == -1)
-        goto out;
-      in_transaction = false;
-      out->poll_id = c.poll.id;
-      out->mode = "incremental";
-      ret = 0;
+    if (quiet == 1) {
+      ret = record_quiet_poll (&c, &run, start);
       goto out;
     }
-    ov_disk_close (d);
-    d = NULL;
   }
 
   /* Arm the successor before reading: every later write lands in it. */
-  if (bitmap) {
-    if (ov_bitmap_arm (disk->image, disk->format, &ts, &tp) == -1)
+  if (run.ops->arm (&run) == -1)
+    goto out;
+  armed = true;
+  ov_fault_point ("after-arm");
+  if ((d = run.ops->open_view (&run, c.full)) == NULL)
+    goto out;
+  if (!c.full) {
+    if (run.ops->read_dirty (&run, d, &c.dirty) == -1)
       goto out;
-    armed = true;
-    ov_fault_point ("after-arm");
+    out->dirty_bytes = ov_extents_total (&c.dirty);
   }
-  dopts.bitmap = c.full ? NULL : tp.frozen;
-  if ((d = ov_disk_open (disk->image, &dopts)) == NULL)
-    goto out;
-  if (!c.full && read_dirty (&c, d, tp.frozen) == -1)
-    goto out;
   if (disk->size && ov_disk_size (d) != disk->size && !c.full) {
     snprintf (reason_buf, sizeof reason_buf,
               "the disk size changed from %" PRIu64 " to %" PRIu64 " bytes",
@@ -715,38 +732,14 @@ ov_poll_disk (struct ov_state *st, struct ov_disk_record *disk,
   in_transaction = true;
   c.poll = (struct ov_poll_record) {
     .disk_id = disk->id, .started = start,
-    .mode = c.full ? "full" : "incremental", .tracker = disk->tracker,
+    .mode = c.full ? "full" : "incremental", .tracker = tracker_used (&run),
     .reason = reason, .status = "ok",
   };
-  if (ov_state_add_poll (st, &c.poll) == -1)
+  if (ov_state_add_poll (st, &c.poll) == -1 ||
+      poll_filesystems (&c, map, d) == -1 ||
+      record_poll (&c) == -1 ||
+      run.ops->commit_state (&run) == -1)
     goto out;
-
-  n = ov_fsmap_fs_count (map);
-  if (n == 0) {
-    out->errors++;
-    say (&c, true, "no partition table or filesystem found on the disk");
-  }
-  for (i = 0; i < n; i++) {
-    struct ov_fs *fs = ov_fsmap_fs (map, i);
-    if (fs->error) {
-      if (!fs->not_scanned_ok) {
-        CLEANUP_FREE char *q = ov_quote_path (fs->error);
-        out->errors++;
-        say (&c, true, "not scanned: %s", q ? q : fs->error);
-      }
-      continue;
-    }
-    if (poll_filesystem (&c, map, d, fs) == -1)
-      goto out;
-  }
-
-  if (record_poll (&c) == -1)
-    goto out;
-  if (bitmap) {
-    free (disk->bitmap);
-    disk->bitmap = strdup (tp.successor);
-    disk->generation = tp.successor_generation;
-  }
   disk->size = ov_disk_size (d);
   ov_fault_point ("before-commit");
   if (ov_state_update_disk_tracker (st, disk) == -1 || ov_state_commit (st) == -1)
@@ -758,16 +751,15 @@ ov_poll_disk (struct ov_state *st, struct ov_disk_record *disk,
   out->mode = c.poll.mode;
   out->reason = reason ? strdup (reason) : NULL;
 
-  /* Committed: the frozen bitmap has done its job (our qemu-nbd must be
-   * gone first: it holds the image's lock). */
+  /* Committed: what covered this poll has done its job (our views must be
+   * gone first: qemu-nbd holds the image's lock). */
   ov_fsmap_close (map);
   map = NULL;
   ov_disk_close (d);
   d = NULL;
-  if (bitmap && tp.frozen &&
-      ov_bitmap_release (disk->image, disk->format, tp.frozen) == -1)
-    say (&c, false, "could not remove the old dirty bitmap (it is removed at the next poll): %s",
-           ov_last_error ());
+  if (run.ops->finish (&run) == -1)
+    say (&c, false, "could not drop the previous tracker state (the next poll "
+         "cleans it up): %s", ov_last_error ());
   ret = 0;
 
  out:
@@ -776,9 +768,8 @@ ov_poll_disk (struct ov_state *st, struct ov_disk_record *disk,
     snprintf (saved, sizeof saved, "%s", ov_last_error ());
     if (in_transaction)
       ov_state_rollback (st);
-    /* Not committed: drop the successor; the frozen bitmap still covers
-     * every write (and prepare() would remove the successor anyway).
-     * Our own qemu-nbd must be gone first, or the image is locked. */
+    /* Not committed: undo arm; what was frozen still covers every write.
+     * Our own views must be gone first, or the image is locked. */
     if (map) {
       ov_fsmap_close (map);
       map = NULL;
@@ -788,15 +779,13 @@ ov_poll_disk (struct ov_state *st, struct ov_disk_record *disk,
       d = NULL;
     }
     if (armed)
-      ov_bitmap_release (disk->image, disk->format, tp.successor);
+      run.ops->abort (&run);
     ov_error ("%s", saved);
   }
   out->seconds = ov_unix_seconds () - start;
-  if (map)
-    ov_fsmap_close (map);
-  if (d)
-    ov_disk_close (d);
-  ov_tracker_poll_free (&tp);
+  if (run.ops)
+    run.ops->release (&run);
+  free (run.full_reason);
   ov_extents_reset (&c.dirty);
   file_vector_reset (&c.files);
   return ret;

@@ -1,0 +1,25 @@
+/* ovscan — which tracker a registered disk uses (scanner/tracker_ops.h).
+ * One table; a new tracker adds its ops here. */
+#include "scanner/tracker_ops.h"
+
+#include <string.h>
+
+#include "common/error.h"
+
+static const struct ov_tracker_ops *const trackers[] = {
+  &ov_tracker_bitmap,
+  &ov_tracker_full,
+};
+
+const struct ov_tracker_ops *
+ov_tracker_for (const struct ov_disk_record *disk)
+{
+  size_t i;
+
+  for (i = 0; i < sizeof trackers / sizeof trackers[0]; i++)
+    if (strcmp (disk->tracker, trackers[i]->name) == 0)
+      return trackers[i];
+  ov_error ("%s: unknown tracker '%s' in the state database (a newer ovscan "
+            "registered it?)", disk->name, disk->tracker);
+  return NULL;
+}
