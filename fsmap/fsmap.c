@@ -5,7 +5,7 @@
  * metadata through it, and needs_tsk reads use it under the map's lock), so
  * the disk must outlive the map.
  */
-#include "fsmap/internal.h"
+#include "fsmap/lvm.h"
 
 #include <stdlib.h>
 
@@ -71,6 +71,9 @@ ov_fsmap_close (struct ov_fsmap *map)
   for (i = 0; i < map->nfs; i++)
     ov_fs_free (map->fs[i]);
   free (map->fs);
+  for (i = 0; i < map->npvs; i++)
+    ov_lvm_pv_clear (&map->pvs[i]);
+  free (map->pvs);
   if (map->img)
     tsk_img_close (map->img);
   pthread_mutex_destroy (&map->tsk_lock);

@@ -52,7 +52,8 @@ struct ov_fsmap;
 
 struct ov_fs {
   unsigned index;            /* 0.. in disk order */
-  char label[16];            /* "" (partitionless) or "p2": path prefix */
+  char label[256];           /* "" (partitionless), "p2", or "VG/LV" for
+                                an LVM2 logical volume: path prefix */
   unsigned partition;        /* Linux partition number, 0 if partitionless */
   uint64_t offset;           /* first byte on the disk */
   uint64_t size;             /* bytes */

@@ -3,6 +3,8 @@
  *   tsk_image.c   TSK image over a struct ov_disk
  *   partitions.c  MBR (primary + EBR chain) and GPT parser (pure, bounded)
  *   volumes.c     partitions -> struct ov_fs, filesystems opened with TSK
+ *   volume_probe.c  LVM2 PV / LUKS / btrfs / XFS signatures
+ *   lvm.c, lvm_text.c, lvm_volumes.c  LVM2 read host-side (fsmap/lvm.h)
  *   runlist.c     building/validating struct ov_run lists (pure)
  *   runs.c        TSK attribute -> struct ov_file runs
  *   path.c        guest path joining (pure)
@@ -53,6 +55,8 @@ le64 (const unsigned char *p)
   return (uint64_t) le32 (p) | (uint64_t) le32 (p + 4) << 32;
 }
 
+struct ov_lvm_pv;
+
 /* fsmap-private state of one opened filesystem (struct ov_fs.priv). */
 struct ov_fs_tsk {
   TSK_FS_INFO *fs;
@@ -82,6 +86,10 @@ struct ov_fsmap {
   TSK_FS_FILE *cached_file;
   const struct ov_fs *cached_fs;
   uint64_t cached_inode;
+  /* LVM2 physical volumes found while opening (fsmap/lvm.h). */
+  struct ov_lvm_pv *pvs;
+  size_t npvs;
+  bool lvm_assembled;            /* LVs added: a PV found now is nested */
 };
 
 /* tsk_image.c */
@@ -119,6 +127,21 @@ uint32_t ov_inode_generation (const struct ov_fs *fs, const TSK_FS_META *meta);
 /* volumes.c */
 int ov_volumes_open (struct ov_fsmap *map);
 void ov_fs_free (struct ov_fs *fs);
+/* Append a volume (label "pN" if partition > 0).  NULL + ov_error on ENOMEM. */
+struct ov_fs *ov_volume_add (struct ov_fsmap *map, unsigned partition,
+                             uint64_t offset, uint64_t size);
+/* Open the filesystem of a volume; problems land in fs->error.  -1 ENOMEM. */
+int ov_volume_open_fs (struct ov_fsmap *map, struct ov_fs *fs);
+void ov_fs_set_error (struct ov_fs *fs, const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
+
+/* volume_probe.c: a volume that is not TSK's (LVM2 PV, LUKS, btrfs, XFS):
+ * 1 handled (fs->type/error set; a PV is remembered in map->pvs), 0 not
+ * one of those, -1 read error / ENOMEM. */
+int ov_volume_probe (struct ov_fsmap *map, struct ov_fs *fs);
+
+/* lvm_volumes.c: the LVs of the PVs found on the disk, as volumes. */
+int ov_lvm_add_volumes (struct ov_fsmap *map);
 
 /* runlist.c — an ov_run list under construction. */
 struct ov_runlist {

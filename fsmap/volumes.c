@@ -5,6 +5,9 @@
  * kept with `error` set so callers can report it; swap (the "SWAPSPACE2"
  * signature at the end of the first page) is kept with not_scanned_ok.
  * Extended-partition containers and empty slots produce nothing.
+ * Volumes that are not TSK's are probed first (fsmap/volume_probe.c): an
+ * LVM2 PV is kept as a not-scanned volume and its logical volumes are added
+ * after the partitions (fsmap/lvm_volumes.c), labelled "VG/LV".
  *
  * A partitionless disk is recognised by its first sector: a FAT/NTFS/exFAT
  * boot sector also carries 0x55AA, so a sector whose OEM/FS fields name one
@@ -77,9 +80,9 @@ ov_fs_free (struct ov_fs *fs)
   free (fs);
 }
 
-static struct ov_fs *
-add_fs (struct ov_fsmap *map, unsigned partition, uint64_t offset,
-        uint64_t size)
+struct ov_fs *
+ov_volume_add (struct ov_fsmap *map, unsigned partition, uint64_t offset,
+               uint64_t size)
 {
   struct ov_fs *fs, **v;
 
@@ -103,12 +106,8 @@ add_fs (struct ov_fsmap *map, unsigned partition, uint64_t offset,
   return fs;
 }
 
-static void
-set_fs_error (struct ov_fs *fs, const char *fmt, ...)
-  __attribute__ ((format (printf, 2, 3)));
-
-static void
-set_fs_error (struct ov_fs *fs, const char *fmt, ...)
+void
+ov_fs_set_error (struct ov_fs *fs, const char *fmt, ...)
 {
   va_list ap;
   char *s;
@@ -137,25 +136,31 @@ identity_to_hex (const TSK_FS_INFO *tfs, char *out, size_t len)
     snprintf (out + 2 * i, len - 2 * i, "%02x", tfs->fs_id[i]);
 }
 
-static int
-open_fs (struct ov_fsmap *map, struct ov_fs *fs)
+int
+ov_volume_open_fs (struct ov_fsmap *map, struct ov_fs *fs)
 {
   const char *where = fs->label[0] ? fs->label : "disk";
   struct ov_fs_tsk *t;
   TSK_FS_INFO *tfs;
   uint64_t fs_bytes;
 
+  /* LVM PVs, LUKS, btrfs, XFS: not TSK's (fsmap/volume_probe.c). */
+  switch (ov_volume_probe (map, fs)) {
+  case -1: return -1;
+  case 1: return 0;
+  default: break;
+  }
   tsk_error_reset ();
   tfs = tsk_fs_open_img (map->img, (TSK_OFF_T) fs->offset, TSK_FS_TYPE_DETECT);
   if (tfs == NULL) {
     if (is_swap (map->disk, fs->offset, fs->size)) {
       snprintf (fs->type, sizeof fs->type, "swap");
       fs->not_scanned_ok = true;
-      set_fs_error (fs, "%s: Linux swap space at offset %" PRIu64
+      ov_fs_set_error (fs, "%s: Linux swap space at offset %" PRIu64
                     ": nothing to scan", where, fs->offset);
       return 0;
     }
-    set_fs_error (fs, "%s: no filesystem recognised at offset %" PRIu64
+    ov_fs_set_error (fs, "%s: no filesystem recognised at offset %" PRIu64
                   " (%" PRIu64 " bytes): %s", where, fs->offset, fs->size,
                   ov_tsk_error ());
     return 0;
@@ -165,7 +170,7 @@ open_fs (struct ov_fsmap *map, struct ov_fs *fs)
   identity_to_hex (tfs, fs->identity, sizeof fs->identity);
   if (tfs->block_size == 0
       || tfs->block_count > UINT64_MAX / tfs->block_size) {
-    set_fs_error (fs, "%s (%s): block count %" PRIu64 " x %u overflows",
+    ov_fs_set_error (fs, "%s (%s): block count %" PRIu64 " x %u overflows",
                   where, fs->type, (uint64_t) tfs->block_count,
                   tfs->block_size);
     tsk_fs_close (tfs);
@@ -212,17 +217,17 @@ ov_volumes_open (struct ov_fsmap *map)
   }
 
   if (table.kind == OV_TABLE_NONE) {
-    struct ov_fs *fs = add_fs (map, 0, 0, ov_disk_size (disk));
+    struct ov_fs *fs = ov_volume_add (map, 0, 0, ov_disk_size (disk));
     ov_partition_table_free (&table);
-    if (fs == NULL || open_fs (map, fs) == -1)
+    if (fs == NULL || ov_volume_open_fs (map, fs) == -1)
       return -1;
-    return 0;
+    return ov_lvm_add_volumes (map);
   }
 
   map->partitioned = true;
   for (i = 0; i < table.nparts; i++) {
     const struct ov_partition *p = &table.parts[i];
-    struct ov_fs *fs = add_fs (map, p->number, p->start, p->length);
+    struct ov_fs *fs = ov_volume_add (map, p->number, p->start, p->length);
 
     if (fs == NULL)
       goto err;
@@ -232,19 +237,19 @@ ov_volumes_open (struct ov_fsmap *map)
         goto err;
       continue;
     }
-    if (open_fs (map, fs) == -1)
+    if (ov_volume_open_fs (map, fs) == -1)
       goto err;
   }
   if (table.warning) {
     /* Keep the table's own problem visible: an ov_fs with no volume. */
-    struct ov_fs *fs = add_fs (map, 0, 0, 0);
+    struct ov_fs *fs = ov_volume_add (map, 0, 0, 0);
     if (fs == NULL)
       goto err;
     snprintf (fs->label, sizeof fs->label, "table");
-    set_fs_error (fs, "partition table: %s", table.warning);
+    ov_fs_set_error (fs, "partition table: %s", table.warning);
   }
   ov_partition_table_free (&table);
-  return 0;
+  return ov_lvm_add_volumes (map);
  err:
   ov_partition_table_free (&table);
   return -1;

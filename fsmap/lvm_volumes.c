@@ -1,0 +1,70 @@
+/* ovscan — fsmap: the logical volumes of the disk's LVM2 PVs as volumes.
+ *
+ * After the partitions are opened, the PVs volume_probe.c found are
+ * assembled (fsmap/lvm.c) and every visible LV becomes one struct ov_fs
+ * labelled "VG/LV" (so its paths are "VG/LV:/etc/fstab"), appended after
+ * the partitions in metadata order.  An LV whose pieces form one run on the
+ * disk is opened at that absolute offset on the disk's own TSK image: TSK
+ * reads it through the same disk source, and every run, inode table and
+ * directory block comes out as an absolute disk offset, so dirty disk
+ * extents of later polls map to the LV's files with no translation.  An LV
+ * that is not contiguous on the disk (segments in several places), or that
+ * LVM metadata marks unusable (missing PV, past the disk, unsupported
+ * segment type), is kept with `error` set; the other volumes are unaffected.
+ * Problems of whole VGs become one volume labelled "lvm" with the message.
+ * Cost: the metadata parse, one TSK open per LV.
+ */
+#include "fsmap/lvm.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "common/error.h"
+
+int
+ov_lvm_add_volumes (struct ov_fsmap *map)
+{
+  struct ov_lvm_layout layout;
+  size_t i;
+  int ret = -1;
+
+  map->lvm_assembled = true;
+  if (map->npvs == 0)
+    return 0;
+  if (ov_lvm_assemble (map->pvs, map->npvs, ov_disk_size (map->disk),
+                       &layout) == -1)
+    return -1;
+  for (i = 0; i < layout.nlvs; i++) {
+    const struct ov_lvm_lv *lv = &layout.lvs[i];
+    struct ov_fs *fs = ov_volume_add (map, 0, 0, lv->size);
+    uint64_t offset;
+
+    if (fs == NULL)
+      goto out;
+    snprintf (fs->label, sizeof fs->label, "%s/%s", lv->vg, lv->name);
+    if (lv->error) {
+      ov_fs_set_error (fs, "LV %s: %s", fs->label, lv->error);
+      continue;
+    }
+    if (ov_lvm_contiguous (lv, &offset) == -1) {
+      ov_fs_set_error (fs, "LV %s: its %zu pieces are not contiguous on the"
+                       " disk: not scanned (only LVs stored in one run are"
+                       " read)", fs->label, lv->npieces);
+      continue;
+    }
+    fs->offset = offset;
+    if (ov_volume_open_fs (map, fs) == -1)
+      goto out;
+  }
+  for (i = 0; i < layout.nwarnings; i++) {
+    struct ov_fs *fs = ov_volume_add (map, 0, 0, 0);
+    if (fs == NULL)
+      goto out;
+    snprintf (fs->label, sizeof fs->label, "lvm");
+    ov_fs_set_error (fs, "LVM: %s", layout.warnings[i]);
+  }
+  ret = 0;
+ out:
+  ov_lvm_layout_free (&layout);
+  return ret;
+}

@@ -1,0 +1,110 @@
+# ovscan — LVM2 guest disks built by the real lvm2 tools (source this; bash).
+#
+# This machine has no device-mapper, so LVs cannot be activated: lvm2 writes
+# the PV label and VG metadata on a loop device over the PV's byte range
+# (`--driverloaded n`, LVs created with `-an -Zn`), and the filesystems
+# inside the LVs are made in files (mkfs.ext4 -d, mkfs.xfs -p) and copied to
+# the LV's disk offset, which lvm2 itself reports (pe_start + first PE *
+# extent size).  Kernel writes into an LV go through a loop device with
+# --offset/--sizelimit over the disk (lvm_lv_loop), which is exactly the
+# LV's byte range for a linear LV stored in one run.
+#
+#   lvm_cmd CMD ARGS…          run an lvm2 command without device-mapper,
+#                               seeing only the devices in $LVM_DEVS (space-
+#                               separated: other loop devices on the host
+#                               are never touched)
+#   lvm_pv_on IMG OFFSET SIZE  print a loop device over IMG[OFFSET, +SIZE)
+#   lvm_lv_offset VG LV         disk offset of LV's first extent relative to
+#                               its PV (bytes); needs the PV's loop attached
+#   lvm_lv_loop DEV OFFSET SIZE print a loop device over DEV[OFFSET,+SIZE)
+#   lvm_detach VG LOOP          forget the VG (vgchange -an is a no-op) and
+#                               detach LOOP
+
+LVM_DEVS=
+export LVM_SUPPRESS_FD_WARNINGS=1
+
+lvm_cmd () {
+  local cmd=$1 filter="" d
+  shift
+  for d in $LVM_DEVS; do filter+="\"a|^$d\$|\","; done
+  "$cmd" --driverloaded n --config "devices { filter=[${filter}\"r|.*|\"] obtain_device_list_from_udev=0 scan_lvs=0 use_devicesfile=0 } activation { udev_sync=0 udev_rules=0 } backup { backup=0 archive=0 }" \
+    "$@" 2> >(grep -v 'Activation disabled\|not zeroed\|NOT backed up' >&2)
+}
+
+lvm_pv_on () {
+  losetup -f --show -o "$2" --sizelimit "$3" "$1"
+}
+
+lvm_lv_offset () {
+  local vg=$1 lv=$2 pe_start ext first
+  pe_start=$(lvm_cmd pvs -o pe_start --units b --nosuffix --noheadings -S "vg_name=$vg" | head -1 | tr -d ' ')
+  ext=$(lvm_cmd vgs -o vg_extent_size --units b --nosuffix --noheadings "$vg" | tr -d ' ')
+  first=$(lvm_cmd lvs -o seg_pe_ranges --noheadings "$vg/$lv" | head -1 | sed -E 's/.*:([0-9]+)-.*/\1/')
+  echo $((pe_start + first * ext))
+}
+
+lvm_lv_loop () {
+  losetup -f --show -o "$2" --sizelimit "$3" "$1"
+}
+
+lvm_detach () {
+  losetup -d "$2"
+}
+
+# fs_image FILE SIZE FSTYPE SRC: a filesystem image in FILE filled from SRC
+# (ext4: mkfs.ext4 -d; xfs: mkfs.xfs then a kernel loop mount and cp -a).
+lvm_fs_image () {
+  local file=$1 size=$2 fstype=$3 src=$4 m rc=0
+  rm -f "$file"
+  truncate -s "$size" "$file"
+  case "$fstype" in
+    ext4) mkfs.ext4 -q -F -d "$src" "$file" ;;
+    xfs)
+      mkfs.xfs -q -f "$file" || return 1
+      m=$(mktemp -d)
+      mount -o loop -t xfs "$file" "$m" || { rmdir "$m"; return 1; }
+      cp -a "$src"/. "$m"/ || rc=1
+      umount "$m" || rc=1
+      rmdir "$m"
+      return $rc ;;
+    *) echo "lvm_fs_image: unsupported $fstype" >&2; return 1 ;;
+  esac
+}
+
+# lvm_guest_disk RAW BOOT_SRC ROOT_SRC HOME_SRC
+#   a 512 MiB raw disk: GPT p1 (1 MiB, 32 MiB) /boot ext4 from BOOT_SRC;
+#   p2 (33 MiB to the end) an LVM2 PV of VG "vg0" holding LV "root" (96 MiB,
+#   ext4 from ROOT_SRC), LV "home" (320 MiB: mkfs.xfs's minimum is 300 MiB,
+#   XFS from HOME_SRC), and LV
+#   "split" (8+8 MiB in two runs with LV "pad" between them, ext4 from
+#   BOOT_SRC).  Writes the LVs' disk offsets to RAW.offsets ("root 12345").
+lvm_guest_disk () {
+  local raw=$1 boot=$2 root=$3 home=$4 tmp loop lv off p2=$((33 << 20)) ext
+  tmp=$(mktemp -d)
+  rm -f "$raw"
+  truncate -s 512M "$raw"
+  sgdisk -o -n1:2048:+32M -t1:8300 -n2:67584:0 -t2:8e00 "$raw" >/dev/null || return 1
+  lvm_fs_image "$tmp/boot" 32M ext4 "$boot" || return 1
+  dd if="$tmp/boot" of="$raw" bs=1M seek=1 conv=notrunc status=none
+  loop=$(lvm_pv_on "$raw" $p2 $(( (512 - 33 - 1) << 20 ))) || return 1
+  LVM_DEVS=$loop
+  { lvm_cmd pvcreate -q "$loop" && lvm_cmd vgcreate -q vg0 "$loop" &&
+    lvm_cmd lvcreate -q -an -Zn -L 96M -n root vg0 &&
+    lvm_cmd lvcreate -q -an -Zn -L 320M -n home vg0 &&
+    lvm_cmd lvcreate -q -an -Zn -L 8M -n split vg0 &&
+    lvm_cmd lvcreate -q -an -Zn -L 4M -n pad vg0 &&
+    lvm_cmd lvextend -q -L +8M vg0/split; } >/dev/null || { losetup -d "$loop"; return 1; }
+  : > "$raw.offsets"
+  for lv in root home; do
+    off=$(( p2 + $(lvm_lv_offset vg0 $lv) ))
+    echo "$lv $off" >> "$raw.offsets"
+  done
+  losetup -d "$loop"
+  lvm_fs_image "$tmp/root" 96M ext4 "$root" || return 1
+  lvm_fs_image "$tmp/home" 320M xfs "$home" || return 1
+  ext=$(awk '$1=="root"{print $2}' "$raw.offsets")
+  dd if="$tmp/root" of="$raw" bs=1M seek=$((ext >> 20)) conv=notrunc status=none
+  ext=$(awk '$1=="home"{print $2}' "$raw.offsets")
+  dd if="$tmp/home" of="$raw" bs=1M seek=$((ext >> 20)) conv=notrunc status=none
+  rm -rf "$tmp"
+}
