@@ -95,8 +95,14 @@ def missed(truth, mnt, found):
 def load(path):
     try:
         with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
+            text = f.read()
+        try:
+            return json.loads(text)
+        except ValueError:
+            # `poll --json` lines: the poll object, then detection objects.
+            objs = [json.loads(l) for l in text.splitlines() if l.strip()]
+            return next(o for o in objs if o.get("type", "poll") == "poll")
+    except (OSError, ValueError, StopIteration):
         return None
 
 

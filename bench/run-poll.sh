@@ -196,7 +196,7 @@ for i in $(seq 1 "$QUIET_ROUNDS"); do
   ovscan_poll "$R/quiet-big-$i" "${O[@]}" poll big --json -d "$SIGS" "${LIM_O[@]}"
 done
 quiet_disks="big"
-declare -A quiet_files=([big]=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["files"]))' "$R/full-poll.out"))
+declare -A quiet_files=([big]=$(python3 -c 'import json,sys; print(len(json.loads(open(sys.argv[1]).readline())["files"]))' "$R/full-poll.out"))
 for n in $SMALL_DISKS; do
   name=small$((n / 1000))k
   img=$BENCH_DIR/$name.qcow2

@@ -1,99 +1,281 @@
 /* ovscan — `ovscan poll NAME... | --all`: one poll per disk (scanner/poll.c),
- * the engine loaded at most once for the whole run and only if a file needs
- * scanning.  A disk that fails does not stop the others. */
+ * run unattended from cron or a systemd timer.
+ *
+ * - The engine is loaded at most once for the whole run, and only if a file
+ *   needs scanning (a quiet fleet never pays the load).
+ * - Each disk is polled under its lock (cli/disk_lock.c); a disk another
+ *   run holds is skipped and said.  A disk that fails does not stop the others.
+ * - Between disks: a SIGTERM/SIGINT (cli/signals.c) or a spent --max-time
+ *   budget stops the run; the disks not polled keep their tracker state
+ *   untouched (every write stays dirty for the next run) and are named.
+ * - Output: text on a terminal; only detections and errors when standard
+ *   output is not a terminal (cron mails only those); --json: JSON lines,
+ *   one object per disk ("poll", "skipped", "error") and per detection
+ *   ("detection"), keys in ovscan(1); --log syslog: a copy to syslog.
+ * - --on-detect CMD runs once per new detection (cli/on_detect.c).
+ * - Settings: defaults < config file (cli/config.c) < its [vm NAME] section
+ *   < command line.
+ * Exit status: 0 nothing found, 1 something found, 2 a disk failed or was
+ * left unpolled (1 wins).
+ */
 #include "cli/cli.h"
 
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/config.h"
+#include "cli/on_detect.h"
+#include "cli/oplog.h"
 #include "cli/poll_output.h"
+#include "cli/signals.h"
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/quote.h"
+#include "db/detection_history.h"
 #include "scanner/poll.h"
 
 static void
 usage (FILE *fp)
 {
   fprintf (fp,
-"Usage: ovscan [--state DB] poll NAME... | --all [OPTIONS]\n"
+"Usage: ovscan [--state DB] [--config FILE] poll NAME... | --all [OPTIONS]\n"
 "Find what changed on each disk since its last poll and scan only that.\n"
 "The first poll of a disk, and any poll whose tracker lost track (bitmap\n"
 "missing or left inconsistent by an unclean QEMU shutdown), is full.\n"
 "\n"
 "Options:\n"
-"  -a, --all               every registered disk\n"
+"  -a, --all               every registered disk (but [vm NAME] skip = yes)\n"
 "      --full              read and scan every file (re-arms the tracker)\n"
-"      --json              one JSON object per disk (see ovscan(1))\n"
+"      --max-time DURATION start no new disk after DURATION (e.g. 50m);\n"
+"                          the rest stay dirty for the next run\n"
+"      --on-detect CMD     run CMD once per new detection, details in\n"
+"                          OVSCAN_* environment variables (no shell)\n"
+"      --json              JSON lines: one object per disk and per detection\n"
+"      --log syslog|stderr also send the run's events to syslog\n"
+"  -q, --quiet             only detections and errors (the default when\n"
+"                          standard output is not a terminal)\n"
+"  -v, --verbose           each disk's poll and dirty files, even in a pipe\n"
 OV_ENGINE_OPTIONS_HELP
 "  -h, --help              show this help\n"
 "\n"
 "Exit status: 0 nothing found, 1 something found, 2 a disk could not be\n"
-"polled or part of it not scanned.\n");
+"polled (failed, or left by --max-time or a signal) or part of it not\n"
+"scanned.\n");
 }
 
-struct poll_run {
-  const char *vm;
-  bool json;
+/* One run over several disks. */
+struct run {
+  struct ov_state *st;
+  struct ov_engine_options eo;
+  struct ov_engine_loader engine;
+  bool json, quiet;
+  bool cmdline_filesize, cmdline_scansize;
+  const char *on_detect;         /* --on-detect, or NULL */
+  double max_time, started;      /* budget in s (0: none), monotonic start */
+  int status;
+  unsigned polled, new_detections;
+};
+
+/* Per-disk context of the callbacks. */
+struct disk_ctx {
+  struct run *run;
+  const struct ov_disk_record *rec;
+  const struct ov_poll_record *poll;
+  const char *on_detect;
   int warnings;
 };
 
 static void
+run_error (struct run *run, const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
+
+static void
+run_error (struct run *run, const char *fmt, ...)
+{
+  char msg[4096];
+  va_list ap;
+  va_start (ap, fmt);
+  vsnprintf (msg, sizeof msg, fmt, ap);
+  va_end (ap);
+  ov_cli_error ("%s", msg);
+  ov_oplog (LOG_ERR, "%s", msg);
+  if (run->status == OV_EXIT_CLEAN)
+    run->status = OV_EXIT_ERROR;
+}
+
+static void
+json_key_string (const char *key, const char *value, bool comma)
+{
+  printf ("\"%s\":", key);
+  if (value) {
+    CLEANUP_FREE char *q = ov_quote_path (value);
+    ov_json_write_string (stdout, q ? q : "");
+  }
+  else
+    fputs ("null", stdout);
+  if (comma)
+    putchar (',');
+}
+
+/* {"type":TYPE,"vm":VM,"reason"|"error":WHY} for a disk not polled. */
+static void
+json_disk_line (const char *type, const char *vm, const char *key, const char *why)
+{
+  printf ("{\"type\":\"%s\",", type);
+  json_key_string ("vm", vm, true);
+  json_key_string (key, why, false);
+  puts ("}");
+  fflush (stdout);
+}
+
+static void
 on_warning (void *opaque, bool is_error, const char *message)
 {
-  struct poll_run *run = opaque;
+  struct disk_ctx *d = opaque;
   if (is_error)
-    run->warnings++;
-  fprintf (stderr, "%s: %s: %s\n", ov_program_name, run->vm, message);
+    d->warnings++;
+  /* Notices (a reformatted filesystem, a stale bitmap…) are rare and worth
+   * a mail: printed even when quiet. */
+  fprintf (stderr, "%s: %s: %s\n", ov_program_name, d->rec->name, message);
+  ov_oplog (is_error ? LOG_ERR : LOG_NOTICE, "%s: %s", d->rec->name, message);
+}
+
+static void
+print_detection (struct disk_ctx *d, const struct ov_poll_file *f,
+                 const char *quoted, bool is_new)
+{
+  if (d->run->json) {
+    printf ("{\"type\":\"detection\",");
+    json_key_string ("vm", d->rec->name, true);
+    printf ("\"poll\":%" PRId64 ",", d->poll->id);
+    json_key_string ("fs", f->fs_label, true);
+    json_key_string ("path", f->path, true);
+    printf ("\"inode\":%" PRIu64 ",\"size\":%" PRIu64 ",", f->inode, f->size);
+    json_key_string ("change", f->change, true);
+    json_key_string ("signature", f->signature, true);
+    json_key_string ("signature_version", d->poll->sig_version, true);
+    printf ("\"new\":%s}\n", is_new ? "true" : "false");
+  }
+  else
+    printf ("%s: %s: %s FOUND\n", d->rec->name, quoted, f->signature);
+  fflush (stdout);
 }
 
 static int
-detections_cb (void *opaque, const struct ov_poll_file *f)
+detection_cb (void *opaque, const struct ov_poll_file *f)
 {
-  const char *vm = opaque;
-  if (f->signature && strcmp (f->verdict, "infected") == 0) {
-    CLEANUP_FREE char *q = ov_quote_path (f->path);
-    printf ("%s: %s: %s FOUND\n", vm, q ? q : "?", f->signature);
+  struct disk_ctx *d = opaque;
+  CLEANUP_FREE char *quoted = NULL;
+  int is_new;
+
+  if (f->signature == NULL || strcmp (f->verdict, "infected") != 0)
+    return 0;
+  quoted = ov_quote_path (f->path);
+  is_new = ov_state_detection_is_new (d->run->st, d->rec->id, d->poll->id,
+                                      f->fs_label, f->path, f->signature);
+  if (is_new == -1) {
+    run_error (d->run, "%s: %s", d->rec->name, ov_last_error ());
+    is_new = 1;                  /* rather one alert too many than none */
+  }
+  print_detection (d, f, quoted ? quoted : "?", is_new);
+  ov_oplog (LOG_ALERT, "%s: poll %" PRId64 ": %s: %s FOUND%s", d->rec->name,
+            d->poll->id, quoted ? quoted : "?", f->signature, is_new ? " (new)" : "");
+  if (is_new) {
+    struct ov_detection det = {
+      .vm = d->rec->name, .image = d->rec->image, .fs = f->fs_label,
+      .path = f->path, .signature = f->signature, .change = f->change,
+      .sig_version = d->poll->sig_version, .poll_id = d->poll->id,
+      .inode = f->inode, .size = f->size,
+    };
+    d->run->new_detections++;
+    if (d->on_detect && ov_on_detect_run (d->on_detect, &det) == -1)
+      run_error (d->run, "%s: %s: %s", d->rec->name, quoted ? quoted : "?",
+                 ov_last_error ());
   }
   return 0;
+}
+
+/* The settings of one disk: command line > [vm NAME] > global config. */
+static void
+disk_options (struct run *run, const char *name, struct ov_poll_options *o,
+              const char **on_detect)
+{
+  const struct ov_config_vm *vm = ov_config_find_vm (name);
+
+  *o = (struct ov_poll_options) {
+    .limits = run->eo.limits, .workers = run->eo.threads, .engine = &run->engine,
+  };
+  *on_detect = run->on_detect ? run->on_detect : ov_config.on_detect;
+  if (vm == NULL)
+    return;
+  if (vm->limits.has_max_filesize && !run->cmdline_filesize)
+    o->limits.max_filesize = vm->limits.max_filesize;
+  if (vm->limits.has_max_scansize && !run->cmdline_scansize)
+    o->limits.max_scansize = vm->limits.max_scansize;
+  if (vm->on_detect && run->on_detect == NULL)
+    *on_detect = vm->on_detect;
 }
 
 /* Poll one registered disk whose lock this process holds.  The record is
  * read under the lock: another run may have just committed a poll. */
 static void
-poll_locked (struct ov_state *st, const char *name,
-             const struct ov_poll_options *options, bool json, int *status)
+poll_locked (struct run *run, const char *name, bool force_full)
 {
   struct ov_disk_record rec = { 0 };
   struct ov_poll_outcome out;
   struct ov_poll_record p;
-  struct poll_run run = { .vm = name, .json = json };
+  struct ov_poll_options options;
+  struct disk_ctx d = { .run = run, .rec = &rec };
   int r;
 
-  r = ov_state_get_disk (st, name, &rec);
+  r = ov_state_get_disk (run->st, name, &rec);
   if (r != 0) {
-    ov_cli_error ("poll: %s: %s", name, r == 1 ? "removed meanwhile" : ov_last_error ());
-    *status = OV_EXIT_ERROR;
+    run_error (run, "poll: %s: %s", name, r == 1 ? "removed meanwhile" : ov_last_error ());
+    if (run->json)
+      json_disk_line ("error", name, "error", r == 1 ? "removed meanwhile" : ov_last_error ());
     return;
   }
-  if (ov_poll_disk (st, &rec, options, on_warning, &run, &out) == -1) {
-    ov_cli_error ("%s: poll failed, nothing recorded (the tracker still covers every write): %s",
-                  name, ov_last_error ());
-    *status = OV_EXIT_ERROR;
+  disk_options (run, name, &options, &d.on_detect);
+  options.force_full = force_full;
+  ov_signals_set_current (rec.name);
+  r = ov_poll_disk (run->st, &rec, &options, on_warning, &d, &out);
+  ov_signals_set_current (NULL);
+  if (r == -1) {
+    char why[4096];
+    snprintf (why, sizeof why, "%s", ov_last_error ());
+    run_error (run, "%s: poll failed, nothing recorded (the tracker still covers every write): %s",
+               name, why);
+    if (run->json)
+      json_disk_line ("error", name, "error", why);
     ov_disk_record_clear (&rec);
     return;
   }
-  if (ov_state_get_poll (st, out.poll_id, &p) == 0) {
-    ov_print_poll (st, name, &p, out.walked, json ? OV_REPORT_JSON : OV_REPORT_TEXT);
-    if (!json)
-      ov_state_list_poll_files (st, p.id, detections_cb, (void *) name);
+  run->polled++;
+  if (ov_state_get_poll (run->st, out.poll_id, &p) == 0) {
+    d.poll = &p;
+    if (run->json)
+      ov_print_poll (run->st, name, &p, out.walked, OV_REPORT_JSON);
+    else if (!run->quiet)
+      ov_print_poll (run->st, name, &p, out.walked, OV_REPORT_TEXT);
+    ov_oplog (LOG_INFO, "%s: poll %" PRId64 ", %s, %" PRIu64 " dirty bytes, %" PRIu64
+              " scanned, %" PRIu64 " infected, %" PRIu64 " errors", name, p.id, p.mode,
+              p.dirty_bytes, p.files_scanned, p.infected, p.errors);
+    if (out.infected &&
+        ov_state_list_poll_files (run->st, p.id, detection_cb, &d) == -1)
+      run_error (run, "%s: %s", name, ov_last_error ());
     ov_poll_record_clear (&p);
   }
+  else
+    run_error (run, "%s: %s", name, ov_last_error ());
   if (out.infected)
-    *status = OV_EXIT_INFECTED;
-  else if ((out.errors || run.warnings) && *status == OV_EXIT_CLEAN)
-    *status = OV_EXIT_ERROR;
+    run->status = OV_EXIT_INFECTED;
+  else if ((out.errors || d.warnings) && run->status == OV_EXIT_CLEAN)
+    run->status = OV_EXIT_ERROR;
   ov_poll_outcome_clear (&out);
   ov_disk_record_clear (&rec);
 }
@@ -102,50 +284,128 @@ poll_locked (struct ov_state *st, const char *name,
  * (said on stderr, not an error).  Only names of registered disks reach
  * the lock file (they were validated by `add`). */
 static void
-poll_one (struct ov_state *st, const char *name,
-          const struct ov_poll_options *options, bool json, int *status)
+poll_one (struct run *run, const char *name, bool force_full)
 {
   struct ov_disk_record rec = { 0 };
   int r, lock;
 
-  r = ov_state_get_disk (st, name, &rec);
+  r = ov_state_get_disk (run->st, name, &rec);
   ov_disk_record_clear (&rec);
   if (r != 0) {
     if (r == 1)
-      ov_cli_error ("poll: no disk named '%s' (see 'ovscan list')", name);
+      run_error (run, "poll: no disk named '%s' (see 'ovscan list')", name);
     else
-      ov_cli_error ("poll: %s: %s", name, ov_last_error ());
-    *status = OV_EXIT_ERROR;
+      run_error (run, "poll: %s: %s", name, ov_last_error ());
+    if (run->json)
+      json_disk_line ("error", name, "error", r == 1 ? "no such disk" : ov_last_error ());
     return;
   }
-  lock = ov_disk_lock (st, name);
+  lock = ov_disk_lock (run->st, name);
   if (lock == -2) {
     fprintf (stderr, "%s: %s: skipped: another ovscan is polling it\n",
              ov_program_name, name);
+    ov_oplog (LOG_NOTICE, "%s: skipped: another ovscan is polling it", name);
+    if (run->json)
+      json_disk_line ("skipped", name, "reason", "locked");
     return;
   }
   if (lock == -1) {
-    ov_cli_error ("poll: %s: %s", name, ov_last_error ());
-    *status = OV_EXIT_ERROR;
+    run_error (run, "poll: %s: %s", name, ov_last_error ());
+    if (run->json)
+      json_disk_line ("error", name, "error", ov_last_error ());
     return;
   }
-  poll_locked (st, name, options, json, status);
+  poll_locked (run, name, force_full);
   close (lock);
 }
+
+/* Why no new disk may start, or NULL. */
+static const char *
+stop_reason (const struct run *run, char *buf, size_t len)
+{
+  int sig = ov_stop_signal ();
+  if (sig) {
+    snprintf (buf, len, "%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    return buf;
+  }
+  if (run->max_time > 0 && ov_monotonic_seconds () - run->started >= run->max_time) {
+    snprintf (buf, len, "--max-time %gs spent", run->max_time);
+    return buf;
+  }
+  return NULL;
+}
+
+/* Name the disks a stopped run leaves for the next one. */
+static void
+report_left (struct run *run, const char *why, const char *const *names,
+             size_t n, size_t total)
+{
+  size_t i, len = 0;
+  char *list;
+
+  for (i = 0; i < n; i++)
+    len += strlen (names[i]) + 2;
+  list = calloc (1, len + 1);
+  for (i = 0; list && i < n; i++) {
+    if (i)
+      strcat (list, ", ");
+    strcat (list, names[i]);
+  }
+  run_error (run, "%s after %zu of %zu disks; not polled, left dirty for the next run: %s",
+             why, total - n, total, list ? list : "(out of memory)");
+  free (list);
+  for (i = 0; run->json && i < n; i++)
+    json_disk_line ("skipped", names[i], "reason",
+                    ov_stop_signal () ? "signal" : "max-time");
+}
+
+struct collect {
+  ov_cli_strings *names;
+  bool all;
+};
 
 static int
 collect_name (void *opaque, const struct ov_disk_record *r)
 {
-  ov_cli_strings *names = opaque;
-  char *s = strdup (r->name);
-  if (s == NULL || ov_cli_strings_append (names, s) == -1) {
+  struct collect *c = opaque;
+  const struct ov_config_vm *vm = ov_config_find_vm (r->name);
+  char *s;
+
+  if (c->all && vm && vm->skip)
+    return 0;
+  s = strdup (r->name);
+  if (s == NULL || ov_cli_strings_append (c->names, s) == -1) {
     free (s);
     return -1;
   }
   return 0;
 }
 
-enum { OPT_FULL = OV_OPT_FIRST_COMMAND_OPTION, OPT_JSON };
+/* Config file values for what the command line did not give. */
+static int
+apply_config (struct run *run, bool cmdline_threads)
+{
+  size_t i;
+
+  if (run->eo.databases.len == 0)
+    for (i = 0; i < ov_config.databases.len; i++)
+      if (ov_cli_strings_append (&run->eo.databases, ov_config.databases.ptr[i]) == -1)
+        return -1;
+  if (ov_config.test_signatures)
+    run->eo.sigs.test_signatures = true;
+  if (ov_config.limits.has_max_filesize && !run->cmdline_filesize)
+    run->eo.limits.max_filesize = ov_config.limits.max_filesize;
+  if (ov_config.limits.has_max_scansize && !run->cmdline_scansize)
+    run->eo.limits.max_scansize = ov_config.limits.max_scansize;
+  if (ov_config.threads && !cmdline_threads)
+    run->eo.threads = ov_config.threads;
+  return 0;
+}
+
+enum {
+  OPT_FULL = OV_OPT_FIRST_COMMAND_OPTION, OPT_JSON, OPT_MAX_TIME, OPT_LOG,
+  OPT_ON_DETECT,
+};
 
 int
 ov_cmd_poll (int argc, char **argv)
@@ -155,47 +415,77 @@ ov_cmd_poll (int argc, char **argv)
     { "all", no_argument, NULL, 'a' },
     { "full", no_argument, NULL, OPT_FULL },
     { "json", no_argument, NULL, OPT_JSON },
+    { "max-time", required_argument, NULL, OPT_MAX_TIME },
+    { "log", required_argument, NULL, OPT_LOG },
+    { "on-detect", required_argument, NULL, OPT_ON_DETECT },
+    { "quiet", no_argument, NULL, 'q' },
+    { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  struct ov_engine_options eo;
-  struct ov_engine_loader engine = { 0 };
-  struct ov_poll_options options = { 0 };
+  struct run run = { .status = OV_EXIT_ERROR };
   ov_cli_strings names = VECTOR_INIT;
-  struct ov_state *st = NULL;
-  bool all = false, json = false;
-  int c, r, status = OV_EXIT_ERROR;
+  struct collect collect = { .names = &names };
+  bool force_full = false, cmdline_threads = false;
+  int c, r, quiet = -1, log_syslog = -1;
   size_t i;
 
-  ov_engine_options_init (&eo);
+  ov_engine_options_init (&run.eo);
   optind = 1;
-  while ((c = getopt_long (argc, argv, OV_ENGINE_SHORT_OPTIONS "ah",
+  while ((c = getopt_long (argc, argv, OV_ENGINE_SHORT_OPTIONS "ahqv",
                            long_options, NULL)) != -1) {
-    if ((r = ov_engine_option (&eo, c, optarg)) == -1)
+    if ((r = ov_engine_option (&run.eo, c, optarg)) == -1)
       goto done;
-    if (r == 1)
+    if (r == 1) {
+      run.cmdline_filesize |= c == OV_OPT_MAX_FILESIZE;
+      run.cmdline_scansize |= c == OV_OPT_MAX_SCANSIZE;
+      cmdline_threads |= c == 'j';
       continue;
+    }
     switch (c) {
-    case 'a': all = true; break;
-    case OPT_FULL: options.force_full = true; break;
-    case OPT_JSON: json = true; break;
-    case 'h': usage (stdout); status = OV_EXIT_CLEAN; goto done;
+    case 'a': collect.all = true; break;
+    case OPT_FULL: force_full = true; break;
+    case OPT_JSON: run.json = true; break;
+    case OPT_MAX_TIME:
+      if (ov_parse_duration (optarg, &run.max_time) == -1) {
+        ov_cli_error ("--max-time: %s", ov_last_error ());
+        goto done;
+      }
+      break;
+    case OPT_LOG:
+      if (strcmp (optarg, "syslog") != 0 && strcmp (optarg, "stderr") != 0) {
+        ov_cli_error ("--log: expected syslog or stderr, got '%s'", optarg);
+        goto done;
+      }
+      log_syslog = strcmp (optarg, "syslog") == 0;
+      break;
+    case OPT_ON_DETECT: run.on_detect = optarg; break;
+    case 'q': quiet = 1; break;
+    case 'v': quiet = 0; break;
+    case 'h': usage (stdout); run.status = OV_EXIT_CLEAN; goto done;
     default: fprintf (stderr, "Try 'ovscan poll --help'.\n"); goto done;
     }
   }
-  if (all == (optind < argc)) {
+  if (collect.all == (optind < argc)) {
     ov_cli_error ("poll: give disk NAMEs or --all (not both)");
     goto done;
   }
-  ov_engine_options_finish (&eo);
-  engine.options = &eo.sigs;
-  options.limits = eo.limits;
-  options.workers = eo.threads;
-  options.engine = &engine;
-  if ((st = ov_cli_open_state ()) == NULL)
+  if (apply_config (&run, cmdline_threads) == -1) {
+    ov_cli_error ("out of memory");
     goto done;
-  if (all) {
-    if (ov_state_list_disks (st, collect_name, &names) == -1) {
+  }
+  if (run.max_time == 0)
+    run.max_time = ov_config.max_time;
+  run.quiet = quiet == -1 ? !isatty (STDOUT_FILENO) : quiet;
+  ov_oplog_open (log_syslog == -1 ? ov_config.log_syslog : log_syslog);
+  ov_engine_options_finish (&run.eo);
+  run.engine.options = &run.eo.sigs;
+  run.started = ov_monotonic_seconds ();
+  ov_signals_install ();
+  if ((run.st = ov_cli_open_state ()) == NULL)
+    goto done;
+  if (collect.all) {
+    if (ov_state_list_disks (run.st, collect_name, &collect) == -1) {
       ov_cli_error ("poll: %s", ov_last_error ());
       goto done;
     }
@@ -209,17 +499,28 @@ ov_cmd_poll (int argc, char **argv)
       }
     }
   }
-  status = OV_EXIT_CLEAN;
-  for (i = 0; i < names.len; i++)
-    poll_one (st, names.ptr[i], &options, json, &status);
+  run.status = OV_EXIT_CLEAN;
+  for (i = 0; i < names.len; i++) {
+    char why[64];
+    if (stop_reason (&run, why, sizeof why)) {
+      report_left (&run, why, names.ptr + i, names.len - i, names.len);
+      break;
+    }
+    poll_one (&run, names.ptr[i], force_full);
+  }
+  if (!run.quiet && !run.json && names.len > 1)
+    printf ("%u of %zu disks polled in %.2f s; engine %s; %u new detections\n",
+            run.polled, names.len, ov_monotonic_seconds () - run.started,
+            run.engine.loaded ? "loaded" : "not loaded", run.new_detections);
 
  done:
   for (i = 0; i < names.len; i++)
     free ((char *) names.ptr[i]);
   ov_cli_strings_reset (&names);
-  if (st)
-    ov_state_close (st);
-  ov_engine_loader_free (&engine);
-  ov_engine_options_free (&eo);
-  return status;
+  if (run.st)
+    ov_state_close (run.st);
+  ov_engine_loader_free (&run.engine);
+  ov_engine_options_free (&run.eo);
+  ov_oplog_close ();
+  return run.status;
 }

@@ -1,5 +1,6 @@
 /* ovscan — entry point: global options and subcommand dispatch. */
 #include "cli/cli.h"
+#include "cli/config.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,7 +45,7 @@ usage (FILE *fp)
 {
   size_t i;
   fprintf (fp,
-           "Usage: ovscan [--state DB] COMMAND [OPTIONS] ...\n"
+           "Usage: ovscan [--state DB] [--config FILE] COMMAND [OPTIONS] ...\n"
            "Scan virtual machine disks for malware from outside the VM.\n"
            "\n"
            "Commands:\n");
@@ -55,6 +56,8 @@ usage (FILE *fp)
            "Options:\n"
            "      --state DB state database (default /var/lib/ovscan/state.db for\n"
            "                 root, else $XDG_STATE_HOME/ovscan/state.db)\n"
+           "      --config FILE  configuration file (default " OV_DEFAULT_CONFIG ";\n"
+           "                 command-line options override it)\n"
            "  -h, --help     show this help (ovscan COMMAND --help for a command)\n"
            "  -V, --version  show the version of ovscan and of libclamav\n"
            "\n"
@@ -65,16 +68,23 @@ usage (FILE *fp)
 int
 main (int argc, char **argv)
 {
+  const char *config_path = NULL;
   size_t i;
 
   /* Global options before the command. */
-  while (argc >= 2 && strncmp (argv[1], "--state", 7) == 0) {
-    if (argv[1][7] == '=') {
-      ov_state_path = argv[1] + 8;
+  while (argc >= 2) {
+    const char **slot = NULL;
+    size_t n = 0;
+    if (strncmp (argv[1], "--state", 7) == 0)
+      slot = &ov_state_path, n = 7;
+    else if (strncmp (argv[1], "--config", 8) == 0)
+      slot = &config_path, n = 8;
+    if (slot && argv[1][n] == '=') {
+      *slot = argv[1] + n + 1;
       argc -= 1, argv += 1;
     }
-    else if (argv[1][7] == '\0' && argc >= 3) {
-      ov_state_path = argv[2];
+    else if (slot && argv[1][n] == '\0' && argc >= 3) {
+      *slot = argv[2];
       argc -= 2, argv += 2;
     }
     else
@@ -93,6 +103,12 @@ main (int argc, char **argv)
     printf ("ovscan %s (libclamav %s)\n", OVSCAN_VERSION, cl_retver ());
     return OV_EXIT_CLEAN;
   }
+  /* The configuration file (cli/config.h): --state wins over its state. */
+  if (ov_config_load (config_path ? config_path : OV_DEFAULT_CONFIG,
+                      config_path != NULL) == -1)
+    return OV_EXIT_ERROR;
+  if (ov_state_path == NULL)
+    ov_state_path = ov_config.state;
   for (i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
     if (strcmp (argv[1], subcommands[i].name) == 0)
       return subcommands[i].run (argc - 1, argv + 1);

@@ -104,7 +104,7 @@ ov_print_poll (struct ov_state *st, const char *vm,
 
   switch (format) {
   case OV_REPORT_JSON:
-    putchar ('{');
+    fputs ("{\"type\":\"poll\",", stdout);
     json_str ("vm", vm, true);
     printf ("\"poll\":%" PRId64 ",", p->id);
     json_str ("tracker", p->tracker, true);

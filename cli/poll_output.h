@@ -7,7 +7,7 @@
 enum ov_report_format { OV_REPORT_TEXT, OV_REPORT_JSON, OV_REPORT_CSV };
 
 /* One poll with its files.  JSON: one object on one line with the keys
- * vm, poll, tracker, mode, reason, metadata_walk, started, dirty_bytes,
+ * type ("poll"), vm, poll, tracker, mode, reason, metadata_walk, started, dirty_bytes,
  * duration_s, files_scanned, bytes_scanned, infected, errors,
  * signature_version, files: [{path, fs, inode, size, change, verdict,
  * signature, error}].  CSV: one row per file (header: ov_print_csv_header). */

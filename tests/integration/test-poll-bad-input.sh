@@ -21,8 +21,8 @@ requires python3 --version
 O=("$OVSCAN" --state "$T/state.db")
 eicar='X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'
 
-field () {  # FILE KEY : a top-level key of a poll's JSON
-  python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))[sys.argv[2]]; print("" if v is None else v)' "$1" "$2"
+field () {  # FILE KEY : a top-level key of a poll's JSON (its first line)
+  python3 -c 'import json,sys; v=json.loads(open(sys.argv[1]).readline())[sys.argv[2]]; print("" if v is None else v)' "$1" "$2"
 }
 poll_json () {  # NAME OUT : poll, expect exit 0 or 1
   set +e

@@ -536,6 +536,8 @@ def load_polls(path, vm):
         objs = doc if isinstance(doc, list) else [doc]
     except json.JSONDecodeError:
         objs = [json.loads(line) for line in text.splitlines() if line.strip()]
+    # `poll --json` also prints detection and skipped-disk objects.
+    objs = [o for o in objs if o.get("type", "poll") == "poll"]
     if vm is not None:
         objs = [o for o in objs if o.get("vm") == vm]
     if len(objs) != 1:

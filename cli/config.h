@@ -1,0 +1,58 @@
+/* ovscan — the configuration file (cli/config.c): /etc/ovscan/ovscan.conf
+ * or `ovscan --config PATH`.  Documented in ovscan(1), CONFIGURATION.
+ *
+ * Precedence: built-in defaults < the file's global keys < its [vm NAME]
+ * section (for that disk) < command-line options.
+ */
+#ifndef OVSCAN_CLI_CONFIG_H
+#define OVSCAN_CLI_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cli/cli.h"
+
+/* Settings that both the global part and a [vm NAME] section may give. */
+struct ov_config_limits {
+  bool has_max_filesize, has_max_scansize;
+  uint64_t max_filesize, max_scansize;
+};
+
+struct ov_config_vm {
+  char *name;
+  bool skip;                     /* `poll --all` leaves this disk out */
+  struct ov_config_limits limits;
+  char *on_detect;               /* NULL: the global one */
+};
+DEFINE_VECTOR (ov_config_vms, struct ov_config_vm);
+
+struct ov_config {
+  char *path;                    /* the file that was read; NULL if none */
+  char *state;                   /* state database, or NULL */
+  ov_cli_strings databases;      /* owned strings; empty: the default */
+  bool test_signatures;
+  struct ov_config_limits limits;
+  unsigned threads;              /* 0: not set */
+  double max_time;               /* seconds; 0: no budget */
+  bool log_syslog;
+  char *on_detect;
+  ov_config_vms vms;
+};
+
+/* The configuration of this process (zero: none read). */
+extern struct ov_config ov_config;
+
+#define OV_DEFAULT_CONFIG "/etc/ovscan/ovscan.conf"
+
+/* Read PATH into ov_config.  A missing file is no error when !required
+ * (the default path).  A bad line: -1 with "FILE:LINE: why" printed. */
+int ov_config_load (const char *path, bool required);
+void ov_config_free (void);
+
+/* The [vm NAME] section, or NULL. */
+const struct ov_config_vm *ov_config_find_vm (const char *name);
+
+/* "90", "90s", "15m", "2h", "1d", "1.5h" -> seconds (> 0).  -1 + ov_error. */
+int ov_parse_duration (const char *s, double *seconds);
+
+#endif
