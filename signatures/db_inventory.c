@@ -6,8 +6,12 @@
  * other database file is counted as "custom".  The string puts the three
  * official databases first (main, daily, bytecode), then any other container
  * in name order; only the daily database carries its build time, as in
- * `clamscan --version`.  Cost: one readdir and one small header read per
- * container; done once per process.
+ * `clamscan --version`.  Custom files are identified by a SHA-256 of their
+ * base names and contents (so a changed custom signature changes the version
+ * and triggers the rolling rescan).  Every file found is also listed in
+ * inv->files for `ovscan sigs`.  Cost: one readdir, one small header read
+ * per container, one read of each custom file; done once per process (and
+ * once more by a poll run that checks for stale files).
  */
 #include "signatures/internal.h"
 
@@ -24,6 +28,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/sha256.h"
 
 static const char *const database_extensions[] = {
   ".db", ".hdb", ".hdu", ".fp", ".mdb", ".mdu", ".hsb", ".hsu", ".sfp",
@@ -59,19 +64,44 @@ is_container_name (const char *name)
   return false;
 }
 
+/* Record PATH in inv->files (info filled by the caller). */
+static int
+list_file (struct ov_db_inventory *inv, const char *path,
+           const struct ov_sigdb_file *info)
+{
+  struct ov_sigdb_file f = *info;
+
+  f.path = strdup (path);
+  if (f.path == NULL) {
+    ov_error_errno (errno, "strdup");
+    return -1;
+  }
+  if (ov_sigdb_file_vector_append (&inv->files, f) == -1) {
+    free (f.path);
+    return -1;
+  }
+  return 0;
+}
+
 static int
 add_container (struct ov_db_inventory *inv, const char *path, const char *name)
 {
   struct cl_cvd *head;
   struct ov_cvd_entry entry;
+  struct ov_sigdb_file info = { .container = true };
   size_t len = strlen (name) - 4;   /* without ".cvd" */
 
   head = cl_cvdhead (path);
   if (head == NULL)          /* unreadable header: cl_load will say why */
-    return 0;
+    return list_file (inv, path, &info);
   entry.version = head->version;
   entry.build_time = head->stime;
+  info.version = head->version;
+  info.signatures = head->sigs;
+  info.build_time = head->stime;
   cl_cvdfree (head);
+  if (list_file (inv, path, &info) == -1)
+    return -1;
 
   for (size_t i = 0; i < inv->cvds.len; i++) {
     struct ov_cvd_entry *e = &inv->cvds.ptr[i];
@@ -95,11 +125,35 @@ add_container (struct ov_db_inventory *inv, const char *path, const char *name)
   return 0;
 }
 
+/* SHA-256 of a file's content.  An unreadable file gets the digest of
+ * nothing (cl_load will say why it cannot be read). */
+static void
+digest_file (const char *path, uint8_t out[32])
+{
+  struct ov_sha256 ctx;
+  char buf[65536];
+  size_t n;
+  FILE *fp = fopen (path, "rbe");
+
+  ov_sha256_init (&ctx);
+  if (fp) {
+    while ((n = fread (buf, 1, sizeof buf, fp)) > 0)
+      ov_sha256_update (&ctx, buf, n);
+    fclose (fp);
+  }
+  ov_sha256_final (&ctx, out);
+}
+
 static int
 add_file (struct ov_db_inventory *inv, const char *path, const char *name)
 {
+  struct ov_sigdb_file info = { .container = false };
+
   if (is_container_name (name))
     return add_container (inv, path, name);
+  digest_file (path, info.sha256);
+  if (list_file (inv, path, &info) == -1)
+    return -1;
   inv->custom_files++;
   return 0;
 }
@@ -156,6 +210,51 @@ ov_db_inventory_free (struct ov_db_inventory *inv)
   for (size_t i = 0; i < inv->cvds.len; i++)
     free (inv->cvds.ptr[i].name);
   ov_cvd_vector_reset (&inv->cvds);
+  for (size_t i = 0; i < inv->files.len; i++)
+    free (inv->files.ptr[i].path);
+  ov_sigdb_file_vector_reset (&inv->files);
+  inv->custom_files = 0;
+}
+
+static const char *
+base_name (const char *path)
+{
+  const char *slash = strrchr (path, '/');
+  return slash ? slash + 1 : path;
+}
+
+static int
+compare_custom (const void *a, const void *b)
+{
+  const struct ov_sigdb_file *const *x = a, *const *y = b;
+  int r = strcmp (base_name ((*x)->path), base_name ((*y)->path));
+  return r ? r : memcmp ((*x)->sha256, (*y)->sha256, 32);
+}
+
+void
+ov_db_custom_digest (const struct ov_db_inventory *inv, uint8_t out[32])
+{
+  const struct ov_sigdb_file **sorted = NULL;
+  struct ov_sha256 ctx;
+  size_t n = 0;
+
+  ov_sha256_init (&ctx);
+  if (inv->files.len > 0)
+    sorted = malloc (inv->files.len * sizeof *sorted);
+  for (size_t i = 0; sorted && i < inv->files.len; i++)
+    if (!inv->files.ptr[i].container)
+      sorted[n++] = &inv->files.ptr[i];
+  if (n > 0)
+    qsort (sorted, n, sizeof *sorted, compare_custom);
+  for (size_t i = 0; i < n; i++) {
+    const char *name = base_name (sorted[i]->path);
+    ov_sha256_update (&ctx, name, strlen (name) + 1);
+    ov_sha256_update (&ctx, sorted[i]->sha256, 32);
+  }
+  /* Out of memory: the digest of nothing (a version that matches no file,
+   * so at worst files are rescanned). */
+  free (sorted);
+  ov_sha256_final (&ctx, out);
 }
 
 /* Official databases first, in this order; the rest by name. */
@@ -217,8 +316,13 @@ ov_db_version_string (const struct ov_db_inventory *inv, bool test_signatures)
   }
   free (sorted);
   if (inv->custom_files > 0) {
-    fprintf (fp, "%s%u custom file%s", sep, inv->custom_files,
+    uint8_t digest[32];
+    ov_db_custom_digest (inv, digest);
+    fprintf (fp, "%s%u custom file%s (sha256 ", sep, inv->custom_files,
              inv->custom_files == 1 ? "" : "s");
+    for (int i = 0; i < 6; i++)
+      fprintf (fp, "%02x", digest[i]);
+    fputc (')', fp);
     sep = " + ";
   }
   if (test_signatures)

@@ -56,16 +56,15 @@ set_limit (struct cl_engine *engine, enum cl_engine_field field,
   return 0;
 }
 
-/* Load one database path.  Returns 0 (loaded, or an absent default directory
- * skipped because test signatures are asked for), or -1 + ov_error. */
+/* Inventory one database path.  Returns 1 (to be loaded), 0 (an absent or
+ * empty default directory skipped because test signatures are asked for),
+ * or -1 + ov_error. */
 static int
-load_path (struct cl_engine *engine, struct ov_db_inventory *inv,
-           const char *path, bool is_default, bool test_signatures,
-           unsigned int *signo)
+inventory_path (struct ov_db_inventory *inv, const char *path,
+                bool is_default, bool test_signatures)
 {
   struct stat st;
   int found;
-  cl_error_t r;
 
   if (stat (path, &st) == -1) {
     int err = errno;
@@ -91,29 +90,73 @@ load_path (struct cl_engine *engine, struct ov_db_inventory *inv,
               "use --database or --test-signatures", path);
     return -1;
   }
+  return 1;
+}
+
+/* Load one database path (after inventory_path said 1).  A database that
+ * libclamav refuses, or a YARA file whose rules it dropped (libclamav only
+ * warns), is an error naming the file and line (load_errors.c). */
+static int
+load_path (struct cl_engine *engine, const struct ov_db_inventory *inv,
+           const char *path, unsigned int *signo)
+{
+  cl_error_t r;
 
   ov_clamav_clear_messages ();
   r = cl_load (path, engine, signo, CL_DB_STDOPT);
-  if (r != CL_SUCCESS) {
-    const char *why = ov_clamav_messages ();
-    if (*why)
-      ov_error ("cannot load database %s: %s (libclamav: %s)",
-                path, cl_strerror (r), why);
-    else
-      ov_error ("cannot load database %s: %s", path, cl_strerror (r));
+  if (r != CL_SUCCESS || ov_sigs_messages_report_drop (ov_clamav_messages ())) {
+    ov_sigs_explain_failure (inv, path, r);
     return -1;
   }
   return 0;
 }
 
+static const char *const default_paths[] = { OV_DEFAULT_DATABASE_DIR };
+
+/* The paths to load: options->databases, or the default directory. */
+static const char *const *
+database_paths (const struct ov_sigs_options *options, size_t *n, bool *is_default)
+{
+  *is_default = options->ndatabases == 0;
+  *n = *is_default ? 1 : options->ndatabases;
+  return *is_default ? default_paths : options->databases;
+}
+
+int
+ov_sigs_inventory (const struct ov_sigs_options *options,
+                   struct ov_db_inventory *inv)
+{
+  bool is_default;
+  size_t npaths;
+  const char *const *paths = database_paths (options, &npaths, &is_default);
+
+  for (size_t i = 0; i < npaths; i++)
+    if (inventory_path (inv, paths[i], is_default, options->test_signatures) == -1)
+      return -1;
+  return 0;
+}
+
+int
+ov_sigs_version (const struct ov_sigs_options *options, char **version)
+{
+  struct ov_db_inventory inv = { .cvds = VECTOR_INIT, .files = VECTOR_INIT };
+  int r = -1;
+
+  *version = NULL;
+  if (ov_sigs_inventory (options, &inv) == 0
+      && (*version = ov_db_version_string (&inv, options->test_signatures)) != NULL)
+    r = 0;
+  ov_db_inventory_free (&inv);
+  return r;
+}
+
 int
 ov_sigs_load (const struct ov_sigs_options *options, struct ov_sigs *out)
 {
-  static const char *const default_paths[] = { OV_DEFAULT_DATABASE_DIR };
-  const char *const *paths = options->databases;
-  size_t npaths = options->ndatabases;
-  bool is_default = false;
-  struct ov_db_inventory inv = { .cvds = VECTOR_INIT, .custom_files = 0 };
+  size_t npaths;
+  bool is_default;
+  const char *const *paths = database_paths (options, &npaths, &is_default);
+  struct ov_db_inventory inv = { .cvds = VECTOR_INIT, .files = VECTOR_INIT };
   struct cl_engine *engine = NULL;
   unsigned int signo = 0;
   double start = ov_monotonic_seconds ();
@@ -124,22 +167,17 @@ ov_sigs_load (const struct ov_sigs_options *options, struct ov_sigs *out)
   if (ov_clamav_init () == -1)
     return -1;
 
-  if (npaths == 0) {
-    paths = default_paths;
-    npaths = 1;
-    is_default = true;
-  }
-
   engine = cl_engine_new ();
   if (engine == NULL) {
     ov_error ("cl_engine_new failed (out of memory?)");
     return -1;
   }
 
-  for (size_t i = 0; i < npaths; i++)
-    if (load_path (engine, &inv, paths[i], is_default,
-                   options->test_signatures, &signo) == -1)
+  for (size_t i = 0; i < npaths; i++) {
+    int r1 = inventory_path (&inv, paths[i], is_default, options->test_signatures);
+    if (r1 == -1 || (r1 == 1 && load_path (engine, &inv, paths[i], &signo) == -1))
       goto fail;
+  }
 
   if (options->test_signatures && ov_sigs_load_test (engine, &signo) == -1)
     goto fail;

@@ -46,15 +46,48 @@ struct ov_sigs {
   struct cl_engine *engine;      /* compiled, ready to scan */
   unsigned int count;            /* signatures loaded */
   char *version;                 /* "main 62, daily 27480 (2024-12-01 10:00 UTC),
-                                    bytecode 335 + 2 custom files + test signatures";
+                                    bytecode 335 + 2 custom files (sha256
+                                    0123456789ab) + test signatures";
                                     the time is the daily database's build time
-                                    (clamscan --version shows the same) */
+                                    (clamscan --version shows the same); the
+                                    digest covers the names and contents of
+                                    every custom file: any change to them
+                                    makes another version */
   double load_seconds;           /* load + compile wall time */
 };
 
 /* Initialise libclamav (once per process), load, compile.  -1 + ov_error. */
 int ov_sigs_load (const struct ov_sigs_options *options, struct ov_sigs *out);
 void ov_sigs_free (struct ov_sigs *sigs);
+
+/* The version string ov_sigs_load would give, without loading: one read of
+ * each container's header and of each custom file (milliseconds).  Used to
+ * tell whether files were scanned under older signatures before paying for
+ * an engine load.  0, or -1 + ov_error (same errors as ov_sigs_load for
+ * missing or empty paths). */
+int ov_sigs_version (const struct ov_sigs_options *options, char **version);
+
+/* What `ovscan sigs` shows: every database file under the paths, each
+ * custom file loaded alone (its own count, its own error naming file and
+ * line), signed containers described from their headers. */
+struct ov_sigs_db {
+  char *path;
+  const char *kind;              /* "signed" (.cvd/.cld/.cud) | "custom" | "test" */
+  unsigned version;              /* signed only */
+  unsigned long long build_time; /* signed only, 0 if unknown */
+  unsigned signatures;           /* header count (signed), loaded count (custom, test) */
+  char sha256[65];               /* custom only: content digest (hex) */
+  char *error;                   /* "FILE line N: REASON (libclamav: …)" or NULL */
+};
+struct ov_sigs_listing {
+  struct ov_sigs_db *dbs;
+  size_t ndbs;
+  char *version;                 /* as ov_sigs_version */
+  unsigned errors;               /* databases with error set */
+};
+/* 0, or -1 + ov_error (a path that cannot be read at all). */
+int ov_sigs_list (const struct ov_sigs_options *options, struct ov_sigs_listing *out);
+void ov_sigs_listing_free (struct ov_sigs_listing *l);
 
 /* The project's test signatures as ClamAV .ndb text (for tests and docs).
  * Names: "Ovscan.Test.EICAR", "Ovscan.Test.ClamExe"; libclamav reports them
