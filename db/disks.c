@@ -20,7 +20,8 @@
 #define DISK_COLUMNS \
   "d.id, d.name, d.image, d.format, d.tracker, d.granularity, d.bitmap," \
   " d.generation, d.size," \
-  " (SELECT max (p.id) FROM polls p WHERE p.disk_id = d.id)"
+  " (SELECT max (p.id) FROM polls p WHERE p.disk_id = d.id)," \
+  " d.qmp_socket, d.qmp_node, d.qmp_drive, d.nbd_socket"
 
 void
 ov_disk_record_clear (struct ov_disk_record *r)
@@ -30,6 +31,10 @@ ov_disk_record_clear (struct ov_disk_record *r)
   free (r->format);
   free (r->tracker);
   free (r->bitmap);
+  free (r->qmp_socket);
+  free (r->qmp_node);
+  free (r->qmp_drive);
+  free (r->nbd_socket);
   memset (r, 0, sizeof *r);
 }
 
@@ -61,8 +66,10 @@ ov_state_add_disk (struct ov_state *st, struct ov_disk_record *r)
     return -1;
   s = ov_db_stmt (st, OV_STMT_ADD_DISK,
                   "INSERT INTO disks (name, image, format, tracker,"
-                  " granularity, bitmap, generation, size, created)"
-                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+                  " granularity, bitmap, generation, size, created,"
+                  " qmp_socket, qmp_node, qmp_drive, nbd_socket)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+                  " ?10, ?11, ?12, ?13)");
   if (s == NULL)
     return -1;
   ov_db_bind_text (s, 1, r->name);
@@ -74,6 +81,10 @@ ov_state_add_disk (struct ov_state *st, struct ov_disk_record *r)
   ov_db_bind_u64 (s, 7, r->generation);
   ov_db_bind_u64 (s, 8, r->size);
   sqlite3_bind_double (s, 9, ov_unix_seconds ());
+  ov_db_bind_text (s, 10, r->qmp_socket);
+  ov_db_bind_text (s, 11, r->qmp_node);
+  ov_db_bind_text (s, 12, r->qmp_drive);
+  ov_db_bind_text (s, 13, r->nbd_socket);
   rc = sqlite3_step (s);
   if (rc == SQLITE_CONSTRAINT_UNIQUE) {
     ov_error ("%s: disk %s already exists", st->path, r->name);
@@ -106,6 +117,10 @@ disk_from_row (sqlite3_stmt *s, struct ov_disk_record *r)
   r->generation = ov_db_column_u64 (s, 7);
   r->size = ov_db_column_u64 (s, 8);
   r->last_poll = sqlite3_column_int64 (s, 9);
+  r->qmp_socket = ov_db_column_strdup (s, 10, &failed);
+  r->qmp_node = ov_db_column_strdup (s, 11, &failed);
+  r->qmp_drive = ov_db_column_strdup (s, 12, &failed);
+  r->nbd_socket = ov_db_column_strdup (s, 13, &failed);
   if (failed) {
     ov_disk_record_clear (r);
     return -1;

@@ -81,6 +81,14 @@ struct ov_disk_record {
   uint64_t generation;         /* bitmaps are named ovscan-<generation> */
   uint64_t size;               /* disk size at the last committed poll (0 = never polled) */
   int64_t last_poll;           /* id of the last committed poll, 0 if none */
+  /* A running VM's disk reached over QMP (issue 4; db/schema_live.c), all
+   * NULL for an image file.  Set: image is "qmp:SOCKET", tracker "bitmap",
+   * and the live tracker (scanner/tracker_live.c) polls it. */
+  char *qmp_socket;            /* the VM's QMP monitor (unix socket) */
+  char *qmp_node;              /* its format node's node-name, or NULL */
+  char *qmp_drive;             /* or its drive / device id */
+  char *nbd_socket;            /* the VM's own NBD server, or NULL: ovscan
+                                  starts one on a private socket */
 };
 void ov_disk_record_clear (struct ov_disk_record *r);
 
