@@ -47,9 +47,9 @@ ov_lvm_add_volumes (struct ov_fsmap *map)
       continue;
     }
     if (ov_lvm_contiguous (lv, &offset) == -1) {
-      ov_fs_set_error (fs, "LV %s: its %zu pieces are not contiguous on the"
-                       " disk: not scanned (only LVs stored in one run are"
-                       " read)", fs->label, lv->npieces);
+      ov_fs_set_error (fs, "LV %s: stored in %zu pieces that are not"
+                       " contiguous on the disk (only LVs stored in one run"
+                       " are read)", fs->label, lv->npieces);
       continue;
     }
     fs->offset = offset;

@@ -45,7 +45,7 @@ probe_lvm (struct ov_fsmap *map, struct ov_fs *fs)
   snprintf (fs->type, sizeof fs->type, "LVM2_member");
   if (map->lvm_assembled) {
     ov_fs_set_error (fs, "%s: an LVM2 physical volume inside a logical"
-                     " volume: not scanned (nested LVM is not supported)",
+                     " volume (nested LVM is not supported)",
                      where (fs));
     ov_lvm_pv_clear (&pv);
     return 1;
@@ -87,14 +87,14 @@ ov_volume_probe (struct ov_fsmap *map, struct ov_fs *fs)
   if (memcmp (b, "LUKS\xba\xbe", 6) == 0) {
     snprintf (fs->type, sizeof fs->type, "luks");
     ov_fs_set_error (fs, "%s: LUKS%u encrypted volume at offset %" PRIu64
-                     ": not scanned (ovscan has no key to open it)",
+                     ": encrypted, and ovscan has no key to open it",
                      where (fs), (unsigned) (b[6] << 8 | b[7]), fs->offset);
     return 1;
   }
   if (memcmp (b, "XFSB", 4) == 0) {
     snprintf (fs->type, sizeof fs->type, "xfs");
-    ov_fs_set_error (fs, "%s: XFS at offset %" PRIu64 ": not scanned (The"
-                     " Sleuth Kit 4.11 cannot read XFS)", where (fs),
+    ov_fs_set_error (fs, "%s: XFS at offset %" PRIu64 ": The Sleuth Kit"
+                     " 4.11 cannot read XFS", where (fs),
                      fs->offset);
     return 1;
   }
@@ -103,9 +103,9 @@ ov_volume_probe (struct ov_fsmap *map, struct ov_fs *fs)
       return -1;
     if (memcmp (b, "_BHRfS_M", 8) == 0) {
       snprintf (fs->type, sizeof fs->type, "btrfs");
-      ov_fs_set_error (fs, "%s: btrfs at offset %" PRIu64 ": not scanned"
-                       " (The Sleuth Kit 4.11 cannot read btrfs and ovscan"
-                       " has no btrfs reader)", where (fs), fs->offset);
+      ov_fs_set_error (fs, "%s: btrfs at offset %" PRIu64 ": The Sleuth"
+                       " Kit 4.11 cannot read btrfs and ovscan has no btrfs"
+                       " reader", where (fs), fs->offset);
       return 1;
     }
   }

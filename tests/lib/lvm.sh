@@ -71,15 +71,14 @@ lvm_fs_image () {
   esac
 }
 
-# lvm_guest_disk RAW BOOT_SRC ROOT_SRC HOME_SRC
+# lvm_guest_disk RAW BOOT_SRC ROOT_SRC HOME_SRC [split]
 #   a 512 MiB raw disk: GPT p1 (1 MiB, 32 MiB) /boot ext4 from BOOT_SRC;
 #   p2 (33 MiB to the end) an LVM2 PV of VG "vg0" holding LV "root" (96 MiB,
 #   ext4 from ROOT_SRC), LV "home" (320 MiB: mkfs.xfs's minimum is 300 MiB,
-#   XFS from HOME_SRC), and LV
-#   "split" (8+8 MiB in two runs with LV "pad" between them, ext4 from
-#   BOOT_SRC).  Writes the LVs' disk offsets to RAW.offsets ("root 12345").
+#   XFS from HOME_SRC), and with `split` an empty LV "split" stored in two
+#   runs (8+8 MiB, another LV was between them when it was extended).  Writes the LVs' disk offsets to RAW.offsets ("root 12345").
 lvm_guest_disk () {
-  local raw=$1 boot=$2 root=$3 home=$4 tmp loop lv off p2=$((33 << 20)) ext
+  local raw=$1 boot=$2 root=$3 home=$4 split=${5:-} tmp loop lv off p2=$((33 << 20)) ext
   tmp=$(mktemp -d)
   rm -f "$raw"
   truncate -s 512M "$raw"
@@ -91,9 +90,12 @@ lvm_guest_disk () {
   { lvm_cmd pvcreate -q "$loop" && lvm_cmd vgcreate -q vg0 "$loop" &&
     lvm_cmd lvcreate -q -an -Zn -L 96M -n root vg0 &&
     lvm_cmd lvcreate -q -an -Zn -L 320M -n home vg0 &&
-    lvm_cmd lvcreate -q -an -Zn -L 8M -n split vg0 &&
-    lvm_cmd lvcreate -q -an -Zn -L 4M -n pad vg0 &&
-    lvm_cmd lvextend -q -L +8M vg0/split; } >/dev/null || { losetup -d "$loop"; return 1; }
+    if [ "$split" = split ]; then
+      lvm_cmd lvcreate -q -an -Zn -L 8M -n split vg0 &&
+      lvm_cmd lvcreate -q -an -Zn -L 4M -n pad vg0 &&
+      lvm_cmd lvextend -q -L +8M vg0/split &&
+      lvm_cmd lvremove -q -y vg0/pad
+    fi; } >/dev/null || { losetup -d "$loop"; return 1; }
   : > "$raw.offsets"
   for lv in root home; do
     off=$(( p2 + $(lvm_lv_offset vg0 $lv) ))
