@@ -25,9 +25,11 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/config.h"
+#include "cli/fleet.h"
 #include "cli/on_detect.h"
 #include "cli/oplog.h"
 #include "cli/poll_output.h"
@@ -231,6 +233,7 @@ poll_locked (struct run *run, const char *name, bool force_full)
   struct ov_poll_record p;
   struct ov_poll_options options;
   struct disk_ctx d = { .run = run, .rec = &rec };
+  uint64_t base_infected;
   int r;
 
   r = ov_state_get_disk (run->st, name, &rec);
@@ -243,7 +246,16 @@ poll_locked (struct run *run, const char *name, bool force_full)
   disk_options (run, name, &options, &d.on_detect);
   options.force_full = force_full;
   ov_signals_set_current (rec.name);
-  r = ov_poll_disk (run->st, &rec, &options, on_warning, &d, &out);
+  base_infected = 0;
+  r = 0;
+  if (strcmp (rec.tracker, "layers") == 0)      /* cli/fleet_poll.c */
+    r = ov_fleet_before_poll (run->st, &rec, &options, on_warning, &d, &base_infected);
+  if (r == 0)
+    r = ov_poll_disk (run->st, &rec, &options, on_warning, &d, &out);
+  if (r == 0 && strcmp (rec.tracker, "layers") == 0)
+    ov_fleet_after_poll (run->st, &rec, on_warning, &d);
+  if (base_infected)
+    run->status = OV_EXIT_INFECTED;
   ov_signals_set_current (NULL);
   if (r == -1) {
     char why[4096];
@@ -278,6 +290,23 @@ poll_locked (struct run *run, const char *name, bool force_full)
     run->status = OV_EXIT_ERROR;
   ov_poll_outcome_clear (&out);
   ov_disk_record_clear (&rec);
+}
+
+/* Test hook: OVSCAN_TEST_POLL_DELAY=SECONDS holds each disk's lock that long
+ * before its poll, so that the tests can overlap two runs or spend a
+ * --max-time budget deterministically.  Unset (always, outside tests): one
+ * getenv per disk. */
+static void
+test_hold_lock (void)
+{
+  const char *s = getenv ("OVSCAN_TEST_POLL_DELAY");
+  double v = s ? strtod (s, NULL) : 0;
+  struct timespec ts;
+  if (v > 0 && v < 3600) {
+    ts.tv_sec = (time_t) v;
+    ts.tv_nsec = (long) ((v - (double) ts.tv_sec) * 1e9);
+    nanosleep (&ts, NULL);
+  }
 }
 
 /* Poll one disk under its lock; a disk another run is polling is skipped
@@ -315,6 +344,7 @@ poll_one (struct run *run, const char *name, bool force_full)
       json_disk_line ("error", name, "error", ov_last_error ());
     return;
   }
+  test_hold_lock ();
   poll_locked (run, name, force_full);
   close (lock);
 }
@@ -373,6 +403,8 @@ collect_name (void *opaque, const struct ov_disk_record *r)
 
   if (c->all && vm && vm->skip)
     return 0;
+  if (c->all && strcmp (r->tracker, "base") == 0)
+    return 0;                    /* scanned once, for its VMs (cli/fleet_poll.c) */
   s = strdup (r->name);
   if (s == NULL || ov_cli_strings_append (c->names, s) == -1) {
     free (s);
