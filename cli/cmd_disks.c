@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "backends/qemu_img.h"
+#include "cli/fleet.h"
+#include "cow/cow.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/quote.h"
@@ -89,14 +91,21 @@ add_usage (FILE *fp)
 "      --image FILE              the disk image (the VM must be shut down\n"
 "                                while it is polled)\n"
 "  -f, --format FMT              image format; default: probed once, now\n"
-"      --tracker bitmap|full     bitmap (default): QEMU persistent dirty\n"
+"      --tracker bitmap|full|layers  bitmap (default): QEMU persistent dirty\n"
 "                                bitmaps, qcow2 only; full: every poll reads\n"
-"                                every file (for raw and other formats)\n"
+"                                every file (for raw and other formats);\n"
+"                                layers: a qcow2 overlay over a shared base:\n"
+"                                the base is scanned once for every VM on it,\n"
+"                                each poll freezes the top layer and reads\n"
+"                                only what the VM's own layers hold\n"
+"      --max-chain N             layers: own layers kept (top + frozen, 2-32,\n"
+"                                default 3); older covered ones are merged\n"
 "      --bitmap-granularity N    bytes per bitmap bit (default 4096; 512 to\n"
 "                                2G, a power of 2)\n");
 }
 
-enum { OPT_IMAGE = OV_OPT_FIRST_COMMAND_OPTION, OPT_TRACKER, OPT_GRANULARITY };
+enum { OPT_IMAGE = OV_OPT_FIRST_COMMAND_OPTION, OPT_TRACKER, OPT_GRANULARITY,
+       OPT_MAX_CHAIN };
 
 int
 ov_cmd_add (int argc, char **argv)
@@ -106,11 +115,13 @@ ov_cmd_add (int argc, char **argv)
     { "format", required_argument, NULL, 'f' },
     { "tracker", required_argument, NULL, OPT_TRACKER },
     { "bitmap-granularity", required_argument, NULL, OPT_GRANULARITY },
+    { "max-chain", required_argument, NULL, OPT_MAX_CHAIN },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   const char *image = NULL, *format = NULL, *tracker = "bitmap";
-  uint64_t granularity = 4096;
+  uint64_t granularity = 4096, max_chain = OV_COW_DEFAULT_MAX_LAYERS;
+  CLEANUP_FREE char *base_name = NULL;
   CLEANUP_FREE char *abs_image = NULL, *probed = NULL;
   struct ov_disk_record rec = { 0 };
   struct ov_state *st = NULL;
@@ -128,6 +139,14 @@ ov_cmd_add (int argc, char **argv)
         return OV_EXIT_ERROR;
       }
       break;
+    case OPT_MAX_CHAIN:
+      if (ov_parse_size (optarg, &max_chain) == -1 ||
+          max_chain < OV_COW_MIN_MAX_LAYERS || max_chain > OV_COW_MAX_MAX_LAYERS) {
+        ov_cli_error ("add: --max-chain must be a number from %d to %d",
+                      OV_COW_MIN_MAX_LAYERS, OV_COW_MAX_MAX_LAYERS);
+        return OV_EXIT_ERROR;
+      }
+      break;
     case 'h': add_usage (stdout); return OV_EXIT_CLEAN;
     default: fprintf (stderr, "Try 'ovscan add --help'.\n"); return OV_EXIT_ERROR;
     }
@@ -142,8 +161,9 @@ ov_cmd_add (int argc, char **argv)
                   argv[optind]);
     return OV_EXIT_ERROR;
   }
-  if (strcmp (tracker, "bitmap") != 0 && strcmp (tracker, "full") != 0) {
-    ov_cli_error ("add: --tracker must be 'bitmap' or 'full', not '%s'", tracker);
+  if (strcmp (tracker, "bitmap") != 0 && strcmp (tracker, "full") != 0 &&
+      strcmp (tracker, "layers") != 0) {
+    ov_cli_error ("add: --tracker must be 'bitmap', 'full' or 'layers', not '%s'", tracker);
     return OV_EXIT_ERROR;
   }
   if (granularity < 512 || granularity > (1ULL << 31) ||
@@ -162,6 +182,11 @@ ov_cmd_add (int argc, char **argv)
     }
     format = probed;
   }
+  if (strcmp (tracker, "layers") == 0 && strcmp (format, "qcow2") != 0) {
+    ov_cli_error ("add: %s is %s: --tracker layers needs a qcow2 overlay over a base",
+                  abs_image, format);
+    return OV_EXIT_ERROR;
+  }
   if (strcmp (tracker, "bitmap") == 0 && strcmp (format, "qcow2") != 0) {
     ov_cli_error ("add: %s is %s: only qcow2 images can hold QEMU dirty bitmaps; "
                   "add it with --tracker full (every poll then reads every file)",
@@ -175,7 +200,16 @@ ov_cmd_add (int argc, char **argv)
   rec.format = (char *) format;
   rec.tracker = (char *) tracker;
   rec.granularity = (uint32_t) granularity;
-  if (ov_state_add_disk (st, &rec) == -1)
+  if (strcmp (tracker, "layers") == 0) {        /* cli/fleet_poll.c */
+    if (ov_fleet_add_vm (st, &rec, (unsigned) max_chain, &base_name) == -1)
+      ov_cli_error ("add: %s", ov_last_error ());
+    else {
+      printf ("added %s: %s (qcow2 overlay on %s), tracker layers, max chain %u\n",
+              rec.name, abs_image, base_name, (unsigned) max_chain);
+      status = OV_EXIT_CLEAN;
+    }
+  }
+  else if (ov_state_add_disk (st, &rec) == -1)
     ov_cli_error ("add: %s", ov_last_error ());
   else {
     printf ("added %s: %s (%s), tracker %s%s\n", rec.name, abs_image, format,

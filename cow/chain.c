@@ -249,7 +249,16 @@ ov_cow_chain_discover (const char *top, struct ov_cow_chain *c)
       ov_image_info_free (&info);
       goto out;
     }
-    path = strdup (info.full_backing_filename);
+    /* Canonical: "/d/./x" and symlinks are spelled one way, so that own
+     * layers and bases compare by name. */
+    path = realpath (info.full_backing_filename, NULL);
+    if (path == NULL && errno != ENOENT) {
+      ov_error_errno (errno, "%s: backing file %s", top, info.full_backing_filename);
+      ov_image_info_free (&info);
+      goto out;
+    }
+    if (path == NULL)
+      path = strdup (info.full_backing_filename);
     format = strdup (info.backing_format);
     ov_image_info_free (&info);
     if (path == NULL || format == NULL) {

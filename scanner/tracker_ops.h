@@ -77,6 +77,9 @@ struct ov_tracker_ops {
 
 extern const struct ov_tracker_ops ov_tracker_full;
 extern const struct ov_tracker_ops ov_tracker_bitmap;
+extern const struct ov_tracker_ops ov_tracker_live;     /* scanner/tracker_live.c */
+extern const struct ov_tracker_ops ov_tracker_layers;   /* scanner/tracker_layers.c */
+extern const struct ov_tracker_ops ov_tracker_base;     /* scanner/tracker_layers.c */
 
 /* The tracker for a registered disk; NULL + ov_error if the record names
  * one this ovscan does not have. */

@@ -9,6 +9,8 @@
 static const struct ov_tracker_ops *const trackers[] = {
   &ov_tracker_bitmap,
   &ov_tracker_full,
+  &ov_tracker_layers,
+  &ov_tracker_base,
 };
 
 const struct ov_tracker_ops *
@@ -16,6 +18,9 @@ ov_tracker_for (const struct ov_disk_record *disk)
 {
   size_t i;
 
+  /* A running VM's disk (QMP) is tracked by bitmaps, live. */
+  if (disk->qmp_socket)
+    return &ov_tracker_live;
   for (i = 0; i < sizeof trackers / sizeof trackers[0]; i++)
     if (strcmp (disk->tracker, trackers[i]->name) == 0)
       return trackers[i];

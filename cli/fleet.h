@@ -1,0 +1,34 @@
+/* ovscan — copy-on-write fleets in the command line (cli/fleet_poll.c):
+ * registering a 'layers' disk and its base, the base-once scan and the
+ * VM's seeding before its poll, the merge-down after it. */
+#ifndef OVSCAN_CLI_FLEET_H
+#define OVSCAN_CLI_FLEET_H
+
+#include <stdbool.h>
+
+#include "db/state.h"
+#include "scanner/poll.h"
+
+/* `add --tracker layers`: validate TOP's chain, identify its base by content
+ * (registering it if new) — all before the caller's transaction — then,
+ * inside it, add the disk and its fleet row.  rec->size is the base's size
+ * and its files are copied at the VM's first poll.  -1 + ov_error. */
+int ov_fleet_add_vm (struct ov_state *st, struct ov_disk_record *rec,
+                     unsigned max_layers, char **base_name);
+
+/* Before polling a 'layers' disk: the base still the registered one (by
+ * path, then stat, then digest: a base replaced under the same path is a
+ * new base), scanned once (now, if never), and the VM's file rows copied
+ * from it.  Base detections are counted in *infected and said through
+ * warn.  -1 + ov_error: nothing polled. */
+int ov_fleet_before_poll (struct ov_state *st, struct ov_disk_record *disk,
+                          const struct ov_poll_options *options,
+                          ov_poll_warning_cb warn, void *opaque,
+                          uint64_t *infected);
+
+/* After a committed poll: merge covered layers down to the VM's limit and
+ * record its layer count and own bytes.  Failures are warnings. */
+void ov_fleet_after_poll (struct ov_state *st, struct ov_disk_record *disk,
+                          ov_poll_warning_cb warn, void *opaque);
+
+#endif

@@ -1,0 +1,271 @@
+/* ovscan — the copy-on-write layers tracker behind struct ov_tracker_ops
+ * (issue 5), and the 'base' tracker of a shared base image's own disk row.
+ *
+ * A 'layers' disk is a qcow2 overlay TOP over a shared base (cow/cow.h has
+ * the naming).  The db records in disk->generation the number N of the
+ * newest frozen layer a committed poll covered: own layers numbered <= N
+ * are covered; TOP and any frozen layer numbered > N (left by a poll that
+ * did not commit) hold the writes since.
+ *
+ *   prepare       recover an interrupted rotation/merge (cow/rotate.c),
+ *                 discover and validate the chain
+ *   quiet         no uncovered frozen layer and nothing allocated in TOP
+ *   arm           rotate: TOP -> TOP.layer-M (M = max(N, newest) + 1), a
+ *                 new empty TOP; every later write lands in the new TOP
+ *   open_view     TOP.layer-M (read-only, qemu:allocation-depth exported)
+ *   read_dirty    clusters whose allocation depth in that view is above the
+ *                 first covered layer (or the base): every uncovered layer
+ *   commit_state  generation = M
+ *   finish/abort  nothing: the merge-down of covered layers runs after the
+ *                 poll (cli/fleet_poll.c, it needs the VM's layer limit);
+ *                 an uncommitted frozen layer stays uncovered, so the next
+ *                 poll reads it again
+ * A kill anywhere leaves TOP valid (rotate.c) and every write either in a
+ * layer numbered > N or in TOP: the next poll covers it.
+ *
+ * The 'base' tracker: a base image is read in full, read-only, once for the
+ * fleet (cli/fleet_poll.c decides when); nothing is ever armed.
+ *
+ * Cost of a layers poll before any file is read: recovery (one readdir),
+ * chain discovery (one qemu-img info per image), the quiet check (one
+ * qemu-nbd + block status of TOP), one rotation (qemu-img create).
+ */
+#include "scanner/tracker_ops.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "cow/cow.h"
+
+struct layers_run {
+  struct ov_cow_chain chain;     /* as found by prepare (before arm) */
+  unsigned frozen_number;        /* set by arm */
+  char *frozen;
+};
+
+static int
+layers_prepare (struct ov_tracker_run *run)
+{
+  struct layers_run *l = calloc (1, sizeof *l);
+  bool changed;
+
+  if (l == NULL) {
+    ov_error_errno (errno, "calloc");
+    return -1;
+  }
+  run->priv = l;
+  run->used = "layers";
+  if (ov_cow_recover (run->disk->image, &changed) == -1 ||
+      ov_cow_chain_discover (run->disk->image, &l->chain) == -1) {
+    ov_error_prefix ("%s", run->disk->name);
+    return -1;
+  }
+  return 0;
+}
+
+/* Newest own layer number in the chain. */
+static unsigned
+newest_number (const struct ov_cow_chain *c)
+{
+  unsigned n = 0;
+  size_t i;
+  for (i = 0; i < c->base_index; i++)
+    if (c->layers[i].number > n)
+      n = c->layers[i].number;
+  return n;
+}
+
+static int
+any_allocated (void *opaque, uint64_t offset, uint64_t length, uint32_t depth)
+{
+  bool *found = opaque;
+  if (depth == 1) {
+    *found = true;
+    return -1;                   /* stop: one is enough */
+  }
+  return 0;
+}
+
+static int
+layers_quiet (struct ov_tracker_run *run)
+{
+  struct layers_run *l = run->priv;
+  struct ov_disk_options o = { .format = "qcow2", .allocation_depth = true };
+  struct ov_disk *d;
+  bool found = false;
+  int r;
+
+  if (newest_number (&l->chain) > run->disk->generation)
+    return 0;                    /* a frozen layer no poll covered */
+  if ((d = ov_disk_open (run->disk->image, &o)) == NULL)
+    return -1;
+  r = ov_disk_block_status (d, "qemu:allocation-depth", 0, ov_disk_size (d),
+                            any_allocated, &found);
+  ov_disk_close (d);
+  if (r == -1 && !found)
+    return -1;
+  return found ? 0 : 1;
+}
+
+static int
+layers_arm (struct ov_tracker_run *run)
+{
+  struct layers_run *l = run->priv;
+  uint64_t n = newest_number (&l->chain);
+
+  if (run->disk->generation > n)
+    n = run->disk->generation;
+  if (n >= UINT32_MAX) {
+    ov_error ("%s: layer numbers exhausted", run->disk->name);
+    return -1;
+  }
+  l->frozen_number = (unsigned) n + 1;
+  if ((l->frozen = ov_cow_layer_path (run->disk->image, l->frozen_number)) == NULL)
+    return -1;
+  if (ov_cow_rotate (run->disk->image, l->frozen_number) == -1) {
+    ov_error_prefix ("%s: layer rotation", run->disk->name);
+    return -1;
+  }
+  return 0;
+}
+
+static struct ov_disk *
+layers_open_view (struct ov_tracker_run *run, bool full)
+{
+  struct layers_run *l = run->priv;
+  struct ov_disk_options o = { .format = "qcow2", .allocation_depth = !full };
+  return ov_disk_open (l->frozen, &o);
+}
+
+struct dirty_ctx {
+  ov_extents *dirty;
+  uint32_t below;                /* depths 1 .. below-1 are dirty */
+};
+
+static int
+add_uncovered (void *opaque, uint64_t offset, uint64_t length, uint32_t depth)
+{
+  struct dirty_ctx *d = opaque;
+  if (depth >= 1 && depth < d->below)
+    return ov_extents_add (d->dirty, offset, length);
+  return 0;
+}
+
+static int
+layers_read_dirty (struct ov_tracker_run *run, struct ov_disk *view,
+                   ov_extents *dirty)
+{
+  struct layers_run *l = run->priv;
+  struct dirty_ctx d = { .dirty = dirty };
+  size_t i;
+
+  /* The view is the old TOP (depth 1) over the rest of prepare's chain:
+   * layer i has depth i + 1.  The first covered own layer, or the base,
+   * bounds what this poll must read. */
+  for (i = 1; i < l->chain.len; i++) {
+    const struct ov_cow_layer *x = &l->chain.layers[i];
+    if (!x->own || x->number <= run->disk->generation)
+      break;
+  }
+  d.below = (uint32_t) i + 1;
+  if (ov_disk_block_status (view, "qemu:allocation-depth", 0,
+                            ov_disk_size (view), add_uncovered, &d) == -1) {
+    ov_error_prefix ("%s", run->disk->name);
+    return -1;
+  }
+  return 0;
+}
+
+static int
+layers_commit_state (struct ov_tracker_run *run)
+{
+  struct layers_run *l = run->priv;
+  run->disk->generation = l->frozen_number;
+  return 0;
+}
+
+static int
+layers_finish (struct ov_tracker_run *run)
+{
+  return 0;
+}
+
+static void
+layers_abort (struct ov_tracker_run *run)
+{
+}
+
+static void
+layers_release (struct ov_tracker_run *run)
+{
+  struct layers_run *l = run->priv;
+  if (l) {
+    ov_cow_chain_free (&l->chain);
+    free (l->frozen);
+    free (l);
+    run->priv = NULL;
+  }
+}
+
+const struct ov_tracker_ops ov_tracker_layers = {
+  .name = "layers",
+  .prepare = layers_prepare,
+  .quiet = layers_quiet,
+  .arm = layers_arm,
+  .open_view = layers_open_view,
+  .read_dirty = layers_read_dirty,
+  .commit_state = layers_commit_state,
+  .finish = layers_finish,
+  .abort = layers_abort,
+  .release = layers_release,
+};
+
+/* ---- the 'base' tracker ---- */
+
+static int
+base_prepare (struct ov_tracker_run *run)
+{
+  run->full_reason = strdup ("base image: scanned once for every VM on it");
+  if (run->full_reason == NULL) {
+    ov_error_errno (errno, "strdup");
+    return -1;
+  }
+  return 0;
+}
+
+static struct ov_disk *
+base_open_view (struct ov_tracker_run *run, bool full)
+{
+  struct ov_disk_options o = { .format = run->disk->format };
+  return ov_disk_open (run->disk->image, &o);
+}
+
+static int
+base_read_dirty (struct ov_tracker_run *run, struct ov_disk *view,
+                 ov_extents *dirty)
+{
+  ov_error ("%s: a base image has no dirty extents", run->disk->name);
+  return -1;
+}
+
+static int
+base_nothing (struct ov_tracker_run *run)
+{
+  return 0;
+}
+
+const struct ov_tracker_ops ov_tracker_base = {
+  .name = "base",
+  .prepare = base_prepare,
+  .quiet = base_nothing,
+  .arm = base_nothing,
+  .open_view = base_open_view,
+  .read_dirty = base_read_dirty,
+  .commit_state = base_nothing,
+  .finish = base_nothing,
+  .abort = layers_abort,
+  .release = layers_abort,
+};
