@@ -13,6 +13,8 @@
  *   one object per disk ("poll", "skipped", "error") and per detection
  *   ("detection"), keys in ovscan(1); --log syslog: a copy to syslog.
  * - --on-detect CMD runs once per new detection (cli/on_detect.c).
+ * - With --all, then the rolling rescan within --rescan-budget
+ *   (cli/poll_rescan.c).
  * - Settings: defaults < config file (cli/config.c) < its [vm NAME] section
  *   < command line.
  * Exit status: 0 nothing found, 1 something found, 2 a disk failed or was
@@ -33,6 +35,7 @@
 #include "cli/on_detect.h"
 #include "cli/oplog.h"
 #include "cli/poll_output.h"
+#include "cli/poll_rescan.h"
 #include "cli/signals.h"
 #include "common/cleanup.h"
 #include "common/clock.h"
@@ -55,6 +58,10 @@ usage (FILE *fp)
 "      --full              read and scan every file (re-arms the tracker)\n"
 "      --max-time DURATION start no new disk after DURATION (e.g. 50m);\n"
 "                          the rest stay dirty for the next run\n"
+"      --rescan-budget SIZE|DURATION  with --all: then rescan files scanned\n"
+"                          under older signatures, oldest first, up to SIZE\n"
+"                          bytes (2G) or DURATION (10m); 0 = none (default "
+OV_DEFAULT_RESCAN_BUDGET ")\n"
 "      --on-detect CMD     run CMD once per new detection, details in\n"
 "                          OVSCAN_* environment variables (no shell)\n"
 "      --json              JSON lines: one object per disk and per detection\n"
@@ -436,7 +443,7 @@ apply_config (struct run *run, bool cmdline_threads)
 
 enum {
   OPT_FULL = OV_OPT_FIRST_COMMAND_OPTION, OPT_JSON, OPT_MAX_TIME, OPT_LOG,
-  OPT_ON_DETECT,
+  OPT_ON_DETECT, OPT_RESCAN_BUDGET,
 };
 
 int
@@ -450,6 +457,7 @@ ov_cmd_poll (int argc, char **argv)
     { "max-time", required_argument, NULL, OPT_MAX_TIME },
     { "log", required_argument, NULL, OPT_LOG },
     { "on-detect", required_argument, NULL, OPT_ON_DETECT },
+    { "rescan-budget", required_argument, NULL, OPT_RESCAN_BUDGET },
     { "quiet", no_argument, NULL, 'q' },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
@@ -458,6 +466,7 @@ ov_cmd_poll (int argc, char **argv)
   struct run run = { .status = OV_EXIT_ERROR };
   ov_cli_strings names = VECTOR_INIT;
   struct collect collect = { .names = &names };
+  struct ov_poll_rescan rescan = { .off = false };
   bool force_full = false, cmdline_threads = false;
   int c, r, quiet = -1, log_syslog = -1;
   size_t i;
@@ -492,6 +501,10 @@ ov_cmd_poll (int argc, char **argv)
       log_syslog = strcmp (optarg, "syslog") == 0;
       break;
     case OPT_ON_DETECT: run.on_detect = optarg; break;
+    case OPT_RESCAN_BUDGET:
+      if (ov_poll_rescan_option (&rescan, optarg) == -1)
+        goto done;
+      break;
     case 'q': quiet = 1; break;
     case 'v': quiet = 0; break;
     case 'h': usage (stdout); run.status = OV_EXIT_CLEAN; goto done;
@@ -544,6 +557,12 @@ ov_cmd_poll (int argc, char **argv)
     printf ("%u of %zu disks polled in %.2f s; engine %s; %u new detections\n",
             run.polled, names.len, ov_monotonic_seconds () - run.started,
             run.engine.loaded ? "loaded" : "not loaded", run.new_detections);
+  if (collect.all && i == names.len) {
+    rescan.json = run.json;
+    rescan.quiet = run.quiet;
+    rescan.on_detect = run.on_detect;
+    ov_poll_rescan_run (run.st, &rescan, &run.eo, &run.engine, &run.status);
+  }
 
  done:
   for (i = 0; i < names.len; i++)

@@ -182,3 +182,32 @@ ov_coverage_fs_label (struct ov_state *st, int64_t fs_id)
     ov_error ("%s: filesystem %" PRId64 ": no label (out of memory?)", st->path, fs_id);
   return label;
 }
+
+int
+ov_coverage_find_fs (struct ov_state *st, int64_t disk_id, const char *label,
+                     uint64_t offset, const char *type, const char *identity,
+                     int64_t *fs_id)
+{
+  CLEANUP_STMT_FINALIZE sqlite3_stmt *s = NULL;
+  int rc;
+
+  if (offset > INT64_MAX)
+    return 1;
+  s = ov_db_prepare (st, "SELECT id FROM filesystems WHERE disk_id = ?1"
+                     " AND label = ?2 AND offset = ?3 AND type = ?4"
+                     " AND coalesce (identity, '') = ?5");
+  if (s == NULL)
+    return -1;
+  sqlite3_bind_int64 (s, 1, disk_id);
+  ov_db_bind_text (s, 2, label);
+  sqlite3_bind_int64 (s, 3, (int64_t) offset);
+  ov_db_bind_text (s, 4, type);
+  ov_db_bind_text (s, 5, identity ? identity : "");
+  rc = sqlite3_step (s);
+  if (rc == SQLITE_DONE)
+    return 1;
+  if (rc != SQLITE_ROW)
+    return ov_db_fail (st, rc, "find filesystem");
+  *fs_id = sqlite3_column_int64 (s, 0);
+  return 0;
+}

@@ -63,6 +63,13 @@ struct ov_rescan_verdict {
 int ov_coverage_store (struct ov_state *st, const struct ov_rescan_verdict *v,
                        const char *version, double when, bool *stored);
 
+/* The id of disk_id's filesystem at (label, offset) if its type and
+ * identity are still `type` and `identity` (a reformatted filesystem is the
+ * next poll's business): 0 found, 1 not, -1 + ov_error. */
+int ov_coverage_find_fs (struct ov_state *st, int64_t disk_id, const char *label,
+                         uint64_t offset, const char *type, const char *identity,
+                         int64_t *fs_id);
+
 /* The fs label of filesystem fs_id ("" or "p2"), malloc'd; NULL + ov_error. */
 char *ov_coverage_fs_label (struct ov_state *st, int64_t fs_id);
 

@@ -12,7 +12,7 @@
 #include "common/error.h"
 
 int
-ov_detection_record (struct ov_state *st, const struct ov_detection *d)
+ov_detection_record (struct ov_state *st, const struct ov_detection_row *d)
 {
   CLEANUP_STMT_FINALIZE sqlite3_stmt *s = NULL;
   char what[128];
@@ -56,7 +56,7 @@ ov_detections_list (struct ov_state *st, int64_t disk_id,
     return -1;
   sqlite3_bind_int64 (s, 1, disk_id);
   while ((rc = sqlite3_step (s)) == SQLITE_ROW) {
-    struct ov_detection d = {
+    struct ov_detection_row d = {
       .id = sqlite3_column_int64 (s, 0),
       .disk_id = sqlite3_column_int64 (s, 1),
       .disk = (const char *) sqlite3_column_text (s, 2),

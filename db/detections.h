@@ -40,7 +40,7 @@ struct ov_state;
   "   AND disk_id = (SELECT disk_id FROM polls WHERE id = NEW.poll_id);" \
   " END;"
 
-struct ov_detection {
+struct ov_detection_row {
   int64_t id;
   int64_t disk_id;
   const char *disk;            /* disk name (listing only) */
@@ -58,12 +58,12 @@ struct ov_detection {
 /* Insert, or refresh last_seen/last_poll/inode of, the detection with the
  * same (disk, fs_label, path, signature); cleared again = present again.
  * found_by of a new row is d->found_by.  0 or -1 + ov_error. */
-int ov_detection_record (struct ov_state *st, const struct ov_detection *d);
+int ov_detection_record (struct ov_state *st, const struct ov_detection_row *d);
 
 /* Detections of one disk (disk_id > 0) or of every disk (0), ordered by
  * disk name, then last_seen; strings valid during the callback only.  A
  * callback returning -1 stops the listing (returned as -1, no error set). */
-typedef int (*ov_detection_cb) (void *opaque, const struct ov_detection *d);
+typedef int (*ov_detection_cb) (void *opaque, const struct ov_detection_row *d);
 int ov_detections_list (struct ov_state *st, int64_t disk_id,
                         ov_detection_cb cb, void *opaque);
 

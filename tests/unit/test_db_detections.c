@@ -77,10 +77,10 @@ add_row (int64_t poll, const char *path, const char *change,
   assert_int_equal (ov_state_add_poll_file (st, poll, &f), 0);
 }
 
-struct collected { struct ov_detection d[8]; char paths[8][64]; size_t n; };
+struct collected { struct ov_detection_row d[8]; char paths[8][64]; size_t n; };
 
 static int
-collect (void *opaque, const struct ov_detection *d)
+collect (void *opaque, const struct ov_detection_row *d)
 {
   struct collected *c = opaque;
   assert_true (c->n < 8);
@@ -132,7 +132,7 @@ test_poll_rows_feed_detections (void **state)
 
   /* A rescan find. */
   {
-    struct ov_detection d = { .disk_id = disk_id, .fs_label = "p1",
+    struct ov_detection_row d = { .disk_id = disk_id, .fs_label = "p1",
       .path = "p1:/old", .inode = 7, .signature = "New.Sig", .last_seen = 5000,
       .last_poll = p4, .found_by = "rescan" };
     assert_int_equal (ov_detection_record (st, &d), 0);
