@@ -74,6 +74,7 @@ ov_disk_open (const char *target, const struct ov_disk_options *options)
 {
   static const struct ov_disk_options defaults;
   CLEANUP_FREE char *quoted = NULL;
+  struct ov_disk *disk;
   bool is_uri;
   uint64_t size = 0;
   void *handle;
@@ -91,13 +92,20 @@ ov_disk_open (const char *target, const struct ov_disk_options *options)
     ov_error_prefix ("%s", quoted ? quoted : target);
     return NULL;
   }
-  return disk_new (&ov_disk_nbd_ops, handle, target, size);
+  disk = disk_new (&ov_disk_nbd_ops, handle, target, size);
+  if (disk && options->format && (disk->format = strdup (options->format)) == NULL) {
+    ov_error ("out of memory");
+    ov_disk_close (disk);
+    return NULL;
+  }
+  return disk;
 }
 
 struct ov_disk *
 ov_disk_reopen (const struct ov_disk *disk)
 {
   CLEANUP_FREE char *tofree = NULL;
+  struct ov_disk *copy;
   void *handle;
 
   if (disk->ops->reopen == NULL) {
@@ -110,7 +118,13 @@ ov_disk_reopen (const struct ov_disk *disk)
     ov_error_prefix ("%s: reopen", label_for_message (disk, &tofree));
     return NULL;
   }
-  return disk_new (disk->ops, handle, disk->label, disk->size);
+  copy = disk_new (disk->ops, handle, disk->label, disk->size);
+  if (copy && disk->format && (copy->format = strdup (disk->format)) == NULL) {
+    ov_error ("out of memory");
+    ov_disk_close (copy);
+    return NULL;
+  }
+  return copy;
 }
 
 void
@@ -120,6 +134,7 @@ ov_disk_close (struct ov_disk *disk)
     return;
   disk->ops->close (disk->handle);
   free (disk->label);
+  free (disk->format);
   free (disk);
 }
 

@@ -56,6 +56,9 @@ struct ov_disk {
   void *handle;
   char *label;               /* what the user named: image path or URI */
   uint64_t size;             /* bytes */
+  char *format;              /* the qemu format the user gave, or NULL
+                                (probed); another reader of the same
+                                image (libguestfs) uses the same */
 };
 
 /* TARGET is a path to a disk image or an NBD URI (nbd://, nbds://,
