@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/sig_options.h"
 #include "cli/table_output.h"
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -135,7 +136,8 @@ ov_cmd_sigs (int argc, char **argv)
     ov_cli_error ("sigs: unexpected argument '%s'", argv[optind]);
     goto out;
   }
-  ov_engine_options_finish (&eo);
+  if (ov_sig_options_finish (&eo) == -1)
+    goto out;
   if (ov_sigs_list (&eo.sigs, &listing) == -1) {
     ov_cli_error ("sigs: %s", ov_last_error ());
     goto out;
