@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/table_output.h"
 #include "common/cleanup.h"
 #include "common/quote.h"
 #include "common/units.h"
@@ -28,21 +29,14 @@ json_str (const char *key, const char *value, bool comma)
 struct file_printer {
   enum ov_report_format format;
   const char *vm;
+  int64_t poll;
   unsigned count;
 };
 
 static void
 csv_field (const char *s, bool last)
 {
-  CLEANUP_FREE char *q = s ? ov_quote_path (s) : NULL;
-  const char *p;
-  putchar ('"');
-  for (p = q ? q : ""; *p; p++) {
-    if (*p == '"')
-      putchar ('"');
-    putchar (*p);
-  }
-  putchar ('"');
+  ov_csv_write_field (stdout, s);
   putchar (last ? '\n' : ',');
 }
 
@@ -81,7 +75,8 @@ print_file (void *opaque, const struct ov_poll_file *f)
     csv_field (f->change, false);
     csv_field (f->verdict, false);
     csv_field (f->signature, false);
-    csv_field (f->error, true);
+    csv_field (f->error, false);
+    printf ("%" PRId64 "\n", pr->poll);
     break;
   case OV_REPORT_TEXT:
     printf ("  %-8s %-8s %10s  %s%s%s\n", f->change, f->verdict,
@@ -98,7 +93,7 @@ ov_print_poll (struct ov_state *st, const char *vm,
                const struct ov_poll_record *p, const char *walked,
                enum ov_report_format format)
 {
-  struct file_printer pr = { .format = format, .vm = vm };
+  struct file_printer pr = { .format = format, .vm = vm, .poll = p->id };
   char dirty[32];
   int r;
 
@@ -143,5 +138,5 @@ ov_print_poll (struct ov_state *st, const char *vm,
 void
 ov_print_csv_header (void)
 {
-  puts ("vm,path,fs,inode,size,change,verdict,signature,error");
+  puts ("vm,path,fs,inode,size,change,verdict,signature,error,poll");
 }
