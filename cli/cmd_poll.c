@@ -441,6 +441,24 @@ apply_config (struct run *run, bool cmdline_threads)
   return 0;
 }
 
+/* One engine serves every disk, and a file is scanned up to the smaller of
+ * the engine's limit and its disk's: the engine gets the largest limit any
+ * [vm NAME] section raises, each disk keeps its own (disk_options). */
+static void
+engine_limits_cover_vms (struct run *run)
+{
+  size_t i;
+  for (i = 0; i < ov_config.vms.len; i++) {
+    const struct ov_config_limits *l = &ov_config.vms.ptr[i].limits;
+    if (l->has_max_filesize && !run->cmdline_filesize &&
+        l->max_filesize > run->eo.sigs.max_filesize)
+      run->eo.sigs.max_filesize = l->max_filesize;
+    if (l->has_max_scansize && !run->cmdline_scansize &&
+        l->max_scansize > run->eo.sigs.max_scansize)
+      run->eo.sigs.max_scansize = l->max_scansize;
+  }
+}
+
 enum {
   OPT_FULL = OV_OPT_FIRST_COMMAND_OPTION, OPT_JSON, OPT_MAX_TIME, OPT_LOG,
   OPT_ON_DETECT, OPT_RESCAN_BUDGET,
@@ -524,6 +542,7 @@ ov_cmd_poll (int argc, char **argv)
   run.quiet = quiet == -1 ? !isatty (STDOUT_FILENO) : quiet;
   ov_oplog_open (log_syslog == -1 ? ov_config.log_syslog : log_syslog);
   ov_engine_options_finish (&run.eo);
+  engine_limits_cover_vms (&run);
   run.engine.options = &run.eo.sigs;
   run.started = ov_monotonic_seconds ();
   ov_signals_install ();
