@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "backends/qemu_img.h"
+#include "cli/add_live.h"
 #include "cli/fleet.h"
 #include "cow/cow.h"
 #include "common/cleanup.h"
@@ -101,11 +102,19 @@ add_usage (FILE *fp)
 "      --max-chain N             layers: own layers kept (top + frozen, 2-32,\n"
 "                                default 3); older covered ones are merged\n"
 "      --bitmap-granularity N    bytes per bitmap bit (default 4096; 512 to\n"
-"                                2G, a power of 2)\n");
+"                                2G, a power of 2)\n"
+"\n"
+"A running VM's disk (polled live, over its QMP monitor):\n"
+"  ovscan add NAME --qmp SOCKET --node NODE-NAME | --drive ID\n"
+"      --qmp SOCKET              the VM's QMP monitor (unix socket)\n"
+"      --node NODE-NAME          the disk's qcow2 format node\n"
+"      --drive ID                or its -drive / device id\n"
+"      --nbd-socket SOCKET       the VM's own NBD server, if it runs one\n"
+"                                (default: ovscan starts one per poll)\n");
 }
 
 enum { OPT_IMAGE = OV_OPT_FIRST_COMMAND_OPTION, OPT_TRACKER, OPT_GRANULARITY,
-       OPT_MAX_CHAIN };
+       OPT_MAX_CHAIN, OPT_QMP, OPT_NODE, OPT_DRIVE, OPT_NBD_SOCKET };
 
 int
 ov_cmd_add (int argc, char **argv)
@@ -116,6 +125,10 @@ ov_cmd_add (int argc, char **argv)
     { "tracker", required_argument, NULL, OPT_TRACKER },
     { "bitmap-granularity", required_argument, NULL, OPT_GRANULARITY },
     { "max-chain", required_argument, NULL, OPT_MAX_CHAIN },
+    { "qmp", required_argument, NULL, OPT_QMP },
+    { "node", required_argument, NULL, OPT_NODE },
+    { "drive", required_argument, NULL, OPT_DRIVE },
+    { "nbd-socket", required_argument, NULL, OPT_NBD_SOCKET },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -124,6 +137,7 @@ ov_cmd_add (int argc, char **argv)
   CLEANUP_FREE char *base_name = NULL;
   CLEANUP_FREE char *abs_image = NULL, *probed = NULL;
   struct ov_disk_record rec = { 0 };
+  struct ov_add_live live = { 0 };
   struct ov_state *st = NULL;
   int c, status = OV_EXIT_ERROR;
 
@@ -133,6 +147,10 @@ ov_cmd_add (int argc, char **argv)
     case OPT_IMAGE: image = optarg; break;
     case 'f': format = optarg; break;
     case OPT_TRACKER: tracker = optarg; break;
+    case OPT_QMP: live.qmp = optarg; break;
+    case OPT_NODE: live.node = optarg; break;
+    case OPT_DRIVE: live.drive = optarg; break;
+    case OPT_NBD_SOCKET: live.nbd_socket = optarg; break;
     case OPT_GRANULARITY:
       if (ov_parse_size (optarg, &granularity) == -1) {
         ov_cli_error ("%s", ov_last_error ());
@@ -151,8 +169,8 @@ ov_cmd_add (int argc, char **argv)
     default: fprintf (stderr, "Try 'ovscan add --help'.\n"); return OV_EXIT_ERROR;
     }
   }
-  if (optind != argc - 1 || image == NULL) {
-    ov_cli_error ("add: expected NAME and --image FILE");
+  if (optind != argc - 1 || (image == NULL) == (live.qmp == NULL)) {
+    ov_cli_error ("add: expected NAME and either --image FILE or --qmp SOCKET");
     fprintf (stderr, "Try 'ovscan add --help'.\n");
     return OV_EXIT_ERROR;
   }
@@ -170,6 +188,15 @@ ov_cmd_add (int argc, char **argv)
       (granularity & (granularity - 1)) != 0) {
     ov_cli_error ("add: --bitmap-granularity must be a power of 2 from 512 to 2G");
     return OV_EXIT_ERROR;
+  }
+  if (live.qmp) {                               /* cli/add_live.c */
+    if ((st = ov_cli_open_state ()) == NULL)
+      return OV_EXIT_ERROR;
+    rec.name = argv[optind];
+    rec.granularity = (uint32_t) granularity;
+    status = ov_cli_add_live (st, &rec, &live);
+    ov_state_close (st);
+    return status;
   }
   if ((abs_image = realpath (image, NULL)) == NULL) {
     ov_cli_error ("add: %s: %s", image, strerror (errno));
@@ -288,7 +315,9 @@ ov_cmd_remove (int argc, char **argv)
   if (r == 1)
     ov_cli_error ("remove: no disk named '%s'", argv[1]);
   else if (r == 0) {
-    if (rec.bitmap &&
+    if (rec.qmp_socket)
+      ov_cli_forget_live (&rec);
+    else if (rec.bitmap &&
         ov_qemu_img_bitmap_remove (rec.image, rec.format, rec.bitmap) == -1)
       fprintf (stderr, "%s: warning: %s (remove it with 'qemu-img bitmap --remove')\n",
                ov_program_name, ov_last_error ());
