@@ -5,6 +5,8 @@
  *   volumes.c     partitions -> struct ov_fs, filesystems opened with TSK
  *   volume_probe.c  LVM2 PV / LUKS / btrfs / XFS signatures
  *   lvm.c, lvm_text.c, lvm_volumes.c  LVM2 read host-side (fsmap/lvm.h)
+ *   appliance.c   the libguestfs appliance (fsmap/appliance.h)
+ *   xfs_walk.c    XFS walked through the appliance, content read host-side
  *   runlist.c     building/validating struct ov_run lists (pure)
  *   runs.c        TSK attribute -> struct ov_file runs
  *   path.c        guest path joining (pure)
@@ -142,6 +144,13 @@ int ov_volume_probe (struct ov_fsmap *map, struct ov_fs *fs);
 
 /* lvm_volumes.c: the LVs of the PVs found on the disk, as volumes. */
 int ov_lvm_add_volumes (struct ov_fsmap *map);
+
+/* xfs_walk.c: a filesystem read through the libguestfs appliance (XFS):
+ * opened without TSK (priv NULL), walked by ov_fsmap_walk through this. */
+bool ov_fs_uses_appliance (const struct ov_fs *fs);
+int ov_appliance_fs_walk (struct ov_fsmap *map, struct ov_fs *fs,
+                          ov_file_cb file_cb, ov_fsmap_error_cb error_cb,
+                          void *opaque);
 
 /* runlist.c — an ov_run list under construction. */
 struct ov_runlist {

@@ -7,8 +7,10 @@
  *             metadata cannot be read the volume is an error naming why.
  *   LUKS      "LUKS\xba\xbe" at byte 0 (LUKS1 and LUKS2): encrypted, no key.
  *   btrfs     "_BHRfS_M" at byte 0x10040 (the primary superblock).
- *   XFS       "XFSB" at byte 0: TSK 4.11 cannot read it; the XFS reader
- *             (libguestfs) takes it when available.
+ *   XFS       "XFSB" at byte 0: TSK 4.11 cannot read it; opened without
+ *             TSK (size, block size, UUID from the superblock) and walked
+ *             through the libguestfs appliance (fsmap/xfs_walk.c) when that
+ *             is available, else reported.
  * Each of these is reported as "not scanned" with its reason, never dropped.
  * Cost: at most three small reads per volume.
  */
@@ -20,6 +22,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "fsmap/appliance.h"
 
 static int
 read_disk (void *opaque, void *buf, size_t count, uint64_t offset)
@@ -71,6 +74,53 @@ probe_lvm (struct ov_fsmap *map, struct ov_fs *fs)
   return 1;
 }
 
+static uint32_t
+be32 (const unsigned char *p)
+{
+  return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
+}
+
+/* XFS: read through the appliance (fsmap/xfs_walk.c) when it may run.
+ * Superblock (big-endian): blocksize @4, dblocks @8, uuid @32. */
+static int
+probe_xfs (struct ov_fsmap *map, struct ov_fs *fs)
+{
+  unsigned char sb[48];
+  uint32_t bs;
+  uint64_t blocks, bytes;
+  size_t i;
+
+  snprintf (fs->type, sizeof fs->type, "xfs");
+  if (!ov_appliance_available ()) {
+    ov_fs_set_error (fs, "%s: XFS at offset %" PRIu64 ": The Sleuth Kit"
+                     " 4.11 cannot read XFS and the libguestfs appliance is"
+                     " not available (built without it, or"
+                     " OVSCAN_NO_APPLIANCE)", where (fs), fs->offset);
+    return 1;
+  }
+  if (fs->size < sizeof sb)
+    return 0;
+  if (ov_disk_pread (map->disk, sb, sizeof sb, fs->offset) == -1)
+    return -1;
+  bs = be32 (sb + 4);
+  blocks = (uint64_t) be32 (sb + 8) << 32 | be32 (sb + 12);
+  if (bs < 512 || bs > 65536 || (bs & (bs - 1)) || blocks == 0
+      || blocks > UINT64_MAX / bs) {
+    ov_fs_set_error (fs, "%s: XFS at offset %" PRIu64 ": superblock block"
+                     " size %" PRIu32 " / %" PRIu64 " blocks invalid",
+                     where (fs), fs->offset, bs, blocks);
+    return 1;
+  }
+  bytes = blocks * bs;
+  if (bytes < fs->size)
+    fs->size = bytes;
+  fs->block_size = bs;
+  for (i = 0; i < 16; i++)
+    snprintf (fs->identity + 2 * i, sizeof fs->identity - 2 * i, "%02x",
+              sb[32 + i]);
+  return 1;
+}
+
 int
 ov_volume_probe (struct ov_fsmap *map, struct ov_fs *fs)
 {
@@ -91,13 +141,8 @@ ov_volume_probe (struct ov_fsmap *map, struct ov_fs *fs)
                      where (fs), (unsigned) (b[6] << 8 | b[7]), fs->offset);
     return 1;
   }
-  if (memcmp (b, "XFSB", 4) == 0) {
-    snprintf (fs->type, sizeof fs->type, "xfs");
-    ov_fs_set_error (fs, "%s: XFS at offset %" PRIu64 ": The Sleuth Kit"
-                     " 4.11 cannot read XFS", where (fs),
-                     fs->offset);
-    return 1;
-  }
+  if (memcmp (b, "XFSB", 4) == 0)
+    return probe_xfs (map, fs);
   if (fs->size >= 0x10040 + 8) {
     if (ov_disk_pread (map->disk, b, sizeof b, fs->offset + 0x10040) == -1)
       return -1;

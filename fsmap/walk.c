@@ -649,6 +649,8 @@ ov_fsmap_walk_dirs (struct ov_fsmap *map, struct ov_fs *fs, ov_file_cb file_cb,
   size_t i;
   int r;
 
+  if (ov_fs_uses_appliance (fs))         /* XFS: fsmap/xfs_walk.c */
+    return ov_appliance_fs_walk (map, fs, file_cb, error_cb, opaque);
   if (fs->error || t == NULL || t->fs == NULL) {
     ov_error ("%s: filesystem not opened: %s",
               fs->label[0] ? fs->label : "disk",
