@@ -42,6 +42,7 @@
 #include "common/error.h"
 #include "common/quote.h"
 #include "db/detection_history.h"
+#include "fsmap/appliance.h"
 #include "scanner/poll.h"
 
 static void
@@ -356,6 +357,42 @@ poll_one (struct run *run, const char *name, bool force_full)
   close (lock);
 }
 
+/* Every image of this run is attached when the libguestfs appliance starts
+ * (only if an XFS walk needs it: fsmap/appliance.h), so that it starts at
+ * most once per run.  Registering starts nothing. */
+static void
+register_appliance_drives (struct run *run, const ov_cli_strings *names)
+{
+  size_t i;
+
+  for (i = 0; i < names->len; i++) {
+    struct ov_disk_record rec = { 0 };
+    if (ov_state_get_disk (run->st, names->ptr[i], &rec) == 0
+        && rec.image && !ov_disk_target_is_uri (rec.image)
+        && strncmp (rec.image, "qmp:", 4) != 0)
+      ov_appliance_register (rec.image, rec.format);
+    ov_disk_record_clear (&rec);
+  }
+}
+
+/* The appliance's share of the run, if it was started (XFS walks). */
+static void
+report_appliance (const struct run *run)
+{
+  struct ov_appliance_stats a;
+
+  ov_appliance_get_stats (&a);
+  if (a.launches == 0)
+    return;
+  if (run->json)
+    printf ("{\"type\":\"appliance\",\"launches\":%u,\"launch_seconds\":%.3f,"
+            "\"busy_seconds\":%.3f}\n", a.launches, a.launch_seconds,
+            a.busy_seconds);
+  else if (!run->quiet)
+    printf ("libguestfs appliance: started %u time(s) in %.1f s, busy %.1f s\n",
+            a.launches, a.launch_seconds, a.busy_seconds);
+}
+
 /* Why no new disk may start, or NULL. */
 static const char *
 stop_reason (const struct run *run, char *buf, size_t len)
@@ -564,6 +601,7 @@ ov_cmd_poll (int argc, char **argv)
     }
   }
   run.status = OV_EXIT_CLEAN;
+  register_appliance_drives (&run, &names);
   for (i = 0; i < names.len; i++) {
     char why[64];
     if (stop_reason (&run, why, sizeof why)) {
@@ -572,6 +610,7 @@ ov_cmd_poll (int argc, char **argv)
     }
     poll_one (&run, names.ptr[i], force_full);
   }
+  report_appliance (&run);
   if (!run.quiet && !run.json && names.len > 1)
     printf ("%u of %zu disks polled in %.2f s; engine %s; %u new detections\n",
             run.polled, names.len, ov_monotonic_seconds () - run.started,
