@@ -59,7 +59,7 @@ for n in d1 d2 d3 d4; do
     fail "$n: the written file was not listed"
 done
 # Nothing left behind: a third run finds every disk quiet.
-"${O[@]}" poll --all --json > "$T/c.out" || fail "third run"
+"${O[@]}" poll --all --test-signatures --json > "$T/c.out" || fail "third run"
 expect_eq "$(grep -c '"mode":"incremental","reason":null,"metadata_walk":null' "$T/c.out")" 4 \
   "third run: four quiet polls"
 echo PASS
