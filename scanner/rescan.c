@@ -65,6 +65,14 @@ struct pick {
 DEFINE_VECTOR (pick_vector, struct pick);
 DEFINE_VECTOR (pick_ptr_vector, struct pick *);
 
+/* What the rescan needs of a registered disk (its own copies). */
+struct rdisk {
+  int64_t id, last_poll;
+  char *name, *image, *format;
+  bool running;                /* a running VM's disk (QMP): image in use */
+};
+DEFINE_VECTOR (rdisk_vector, struct rdisk);
+
 struct rescan {
   struct ov_state *st;
   const struct ov_rescan_options *o;
@@ -248,7 +256,7 @@ scan_queue (struct rescan *r, struct ov_fsmap *map, struct ov_disk *disk)
 
 /* Walk each filesystem of the disk that holds picks, then scan. */
 static int
-rescan_map (struct rescan *r, const struct ov_disk_record *rec,
+rescan_map (struct rescan *r, const struct rdisk *rec,
             struct ov_fsmap *map, struct ov_disk *disk)
 {
   size_t n = ov_fsmap_fs_count (map);
@@ -282,7 +290,7 @@ rescan_map (struct rescan *r, const struct ov_disk_record *rec,
 
 /* Store the verdicts of the current disk in one transaction. */
 static int
-store_results (struct rescan *r, const struct ov_disk_record *rec)
+store_results (struct rescan *r, const struct rdisk *rec)
 {
   const char *version = r->sigs ? r->sigs->version : NULL;
   double now = ov_unix_seconds ();
@@ -333,7 +341,7 @@ store_results (struct rescan *r, const struct ov_disk_record *rec)
 
 /* Report and count the results of the current disk (after the commit). */
 static void
-report_results (struct rescan *r, const struct ov_disk_record *rec)
+report_results (struct rescan *r, const struct rdisk *rec)
 {
   for (size_t i = 0; i < r->disk_picks.len; i++) {
     struct pick *p = r->disk_picks.ptr[i];
@@ -359,7 +367,7 @@ report_results (struct rescan *r, const struct ov_disk_record *rec)
 }
 
 static int
-rescan_disk (struct rescan *r, const struct ov_disk_record *rec)
+rescan_disk (struct rescan *r, const struct rdisk *rec)
 {
   struct ov_disk_options dopts = { .format = rec->format };
   struct ov_disk *disk = NULL;
@@ -367,6 +375,12 @@ rescan_disk (struct rescan *r, const struct ov_disk_record *rec)
   int lock = -1, ret = -1;
 
   r->disk_name = rec->name;
+  if (rec->running) {
+    r->out->disks_skipped++;
+    event (r, OV_RESCAN_SKIPPED, "rescan skipped: a running VM's disk (its image "
+           "is in use; rescanned once it is polled closed)");
+    return 0;
+  }
   if (r->o->lock) {
     lock = r->o->lock (r->o->lock_opaque, rec->name);
     if (lock == -2) {
@@ -384,7 +398,15 @@ rescan_disk (struct rescan *r, const struct ov_disk_record *rec)
   r->queue.len = 0;
   if ((disk = ov_disk_open (rec->image, &dopts)) == NULL
       || (map = ov_fsmap_open (disk)) == NULL) {
-    event (r, OV_RESCAN_ERROR, "not rescanned: %s", ov_last_error ());
+    /* An image a running QEMU holds (qemu's image locking): not an error,
+     * the next run tries again. */
+    if (disk == NULL && strstr (ov_last_error (), "lock") != NULL) {
+      r->out->disks_skipped++;
+      event (r, OV_RESCAN_SKIPPED, "rescan skipped: the image is in use (%s)",
+             ov_last_error ());
+    }
+    else
+      event (r, OV_RESCAN_ERROR, "not rescanned: %s", ov_last_error ());
     ret = 0;
     goto out;
   }
@@ -417,28 +439,14 @@ rescan_disk (struct rescan *r, const struct ov_disk_record *rec)
 static int
 collect_disk (void *opaque, const struct ov_disk_record *d)
 {
-  struct ov_disk_record **v = opaque;
-  size_t n = 0;
-  struct ov_disk_record *grown;
+  rdisk_vector *v = opaque;
+  struct rdisk x = {
+    .id = d->id, .last_poll = d->last_poll, .running = d->qmp_socket != NULL,
+    .name = strdup (d->name), .image = strdup (d->image), .format = strdup (d->format),
+  };
 
-  while ((*v)[n].name)
-    n++;
-  grown = realloc (*v, (n + 2) * sizeof **v);
-  if (grown == NULL) {
-    ov_error ("out of memory");
-    return -1;
-  }
-  *v = grown;
-  memset (&grown[n], 0, 2 * sizeof *grown);
-  grown[n] = *d;
-  grown[n].name = strdup (d->name);
-  grown[n].image = strdup (d->image);
-  grown[n].format = strdup (d->format);
-  grown[n].tracker = strdup (d->tracker);
-  grown[n].bitmap = d->bitmap ? strdup (d->bitmap) : NULL;
-  if (!grown[n].name || !grown[n].image || !grown[n].format || !grown[n].tracker) {
-    ov_disk_record_clear (&grown[n]);
-    memset (&grown[n], 0, sizeof *grown);
+  if (!x.name || !x.image || !x.format || rdisk_vector_append (v, x) == -1) {
+    free (x.name), free (x.image), free (x.format);
     ov_error ("out of memory");
     return -1;
   }
@@ -463,17 +471,13 @@ ov_rescan_run (struct ov_state *st, const struct ov_rescan_options *o,
 {
   struct rescan r = { .st = st, .o = o, .out = out, .picks = VECTOR_INIT,
                       .disk_picks = VECTOR_INIT, .queue = VECTOR_INIT };
-  struct ov_disk_record *disks = calloc (1, sizeof *disks);
+  rdisk_vector disks = VECTOR_INIT;
   CLEANUP_FREE char *version = NULL;
   uint64_t bytes;
   int ret = -1;
 
   memset (out, 0, sizeof *out);
   r.start = ov_monotonic_seconds ();
-  if (disks == NULL) {
-    ov_error ("out of memory");
-    return -1;
-  }
   if (ov_sigs_version (o->sigs, &version) == -1
       || ov_coverage_stale_count (st, version, &out->stale_before, &bytes) == -1)
     goto out;
@@ -491,14 +495,14 @@ ov_rescan_run (struct ov_state *st, const struct ov_rescan_options *o,
   /* Disks in the order of their oldest pick (picks are oldest first). */
   for (size_t i = 0; i < r.picks.len && !out_of_time (&r); i++) {
     int64_t disk_id = r.picks.ptr[i].stale.disk_id;
-    const struct ov_disk_record *rec = NULL;
+    const struct rdisk *rec = NULL;
     bool done = false;
 
     for (size_t k = 0; k < i && !done; k++)
       done = r.picks.ptr[k].stale.disk_id == disk_id;
-    for (size_t k = 0; disks[k].name && !rec; k++)
-      if (disks[k].id == disk_id)
-        rec = &disks[k];
+    for (size_t k = 0; k < disks.len && !rec; k++)
+      if (disks.ptr[k].id == disk_id)
+        rec = &disks.ptr[k];
     if (done || rec == NULL)
       continue;
     r.disk_picks.len = 0;
@@ -519,9 +523,12 @@ ov_rescan_run (struct ov_state *st, const struct ov_rescan_options *o,
   ret = 0;
  out:
   out->seconds = ov_monotonic_seconds () - r.start;
-  for (size_t k = 0; disks && disks[k].name; k++)
-    ov_disk_record_clear (&disks[k]);
-  free (disks);
+  for (size_t k = 0; k < disks.len; k++) {
+    free (disks.ptr[k].name);
+    free (disks.ptr[k].image);
+    free (disks.ptr[k].format);
+  }
+  rdisk_vector_reset (&disks);
   free_picks (&r.picks);
   pick_ptr_vector_reset (&r.disk_picks);
   pick_ptr_vector_reset (&r.queue);
