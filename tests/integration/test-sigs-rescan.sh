@@ -52,6 +52,13 @@ r = [o for o in map(json.loads, open(sys.argv[1])) if o["type"] == "rescan"]
 assert len(r) == 1 and r[0]["stale_before"] == 0 and r[0]["files_scanned"] == 0, r
 PY
 
+# A budget is a size or a duration.
+set +e
+out=$("${O[@]}" poll --all -d "$T/sigs" --rescan-budget 5x 2>&1); rc=$?
+set -e
+expect_eq "$rc" 2 "--rescan-budget 5x"
+grep -q "invalid --rescan-budget '5x'" <<< "$out" || fail "bad budget message: $out"
+
 # The signature update.
 echo "Rescan.Test:0:*:$(printf 'OVSCAN-RESCAN-MARKER' | od -An -tx1 | tr -d ' \n')" > "$T/sigs/new.ndb"
 coverage 0 0 0
@@ -81,7 +88,7 @@ run_rescan () {   # OUT -> exit status in $rc
 run_rescan "$T/run1.json"
 expect_eq "$rc" 1 "run 1 exit status (d1's planted file)"
 coverage 100 partial 0
-run_rescan "$T/run2.json"
+run_rescan "$T/run2.json"   # (a duration works as well: see run 3 below)
 expect_eq "$rc" 1 "run 2 exit status (d3's planted file)"
 coverage 100 100 100
 python3 - "$T/run1.json" "$T/run2.json" <<'PY' || fail "rescan runs' output"
@@ -99,6 +106,20 @@ for i, (run, vm) in enumerate(zip(runs, ["d1", "d3"])):
 print("run 1:", [o for o in runs[0] if o["type"] == "rescan"][0])
 print("run 2:", [o for o in runs[1] if o["type"] == "rescan"][0])
 PY
+# Run 3: another update, a duration budget (30s) covers everything at once
+# (the two planted files are found again: exit 1, detections refreshed).
+echo "Other.Sig:0:*:$(printf 'ANOTHER-UNMATCHED-PATTERN' | od -An -tx1 | tr -d ' \n')" > "$T/sigs/newer.ndb"
+coverage 0 0 0
+set +e
+"${O[@]}" poll --all -d "$T/sigs" --rescan-budget 30s --json > "$T/run3.json"; rc=$?
+set -e
+expect_eq "$rc" 1 "run 3 exit status"
+python3 - "$T/run3.json" <<'PY' || fail "run 3"
+import json, sys
+r = [o for o in map(json.loads, open(sys.argv[1])) if o["type"] == "rescan"][0]
+assert r["stale_before"] == 32 and r["stale_after"] == 0 and r["infected"] == 2, r
+PY
+coverage 100 100 100
 "${O[@]}" report detections --json > "$T/detections.json" && fail "report detections: exit 0 with detections present"
 python3 - "$T/detections.json" <<'PY' || fail "report detections"
 import json, sys
