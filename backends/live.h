@@ -125,6 +125,11 @@ int ov_live_view_start (struct ov_qmp *q, const struct ov_live_names *n,
 int ov_live_view_stop (struct ov_qmp *q, const struct ov_live_names *n,
                        unsigned *removed);
 
+/* 1 if the view's export and backup job still exist, 0 if either is gone
+ * (the VM restarted, or someone removed them: what was read through the
+ * view may be incomplete), -1 + ov_error. */
+int ov_live_view_alive (struct ov_qmp *q, const struct ov_live_names *n);
+
 /* block-dirty-bitmap-remove. */
 int ov_live_bitmap_remove (struct ov_qmp *q, const char *node, const char *name);
 

@@ -191,6 +191,15 @@ ov_live_view_stop (struct ov_qmp *q, const struct ov_live_names *n,
   return 0;
 }
 
+int
+ov_live_view_alive (struct ov_qmp *q, const struct ov_live_names *n)
+{
+  int r = listed (q, "query-block-exports", NULL, "id", n->export_id);
+  if (r != 1)
+    return r;
+  return listed (q, "query-jobs", NULL, "id", n->job_id);
+}
+
 /* ---- start ---- */
 
 static int

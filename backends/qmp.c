@@ -158,8 +158,9 @@ send_all (struct ov_qmp *q, const char *data, size_t len, int64_t deadline,
 }
 
 /* Read the next complete message into *msg (a new reference, always a JSON
- * object).  -1 + ov_error on timeout, EOF, bad JSON or an oversized
- * message; the caller kills the connection. */
+ * object).  -1 + ov_error on timeout or EOF, -2 + ov_error on bad JSON or
+ * an oversized message (the peer does not speak QMP); the caller kills the
+ * connection. */
 static int
 read_message (struct ov_qmp *q, int64_t deadline, const char *what,
               json_object **msg)
@@ -179,7 +180,7 @@ read_message (struct ov_qmp *q, int64_t deadline, const char *what,
         if (q->partial > OV_QMP_MAX_MESSAGE) {
           ov_error ("QMP %s: a message longer than %u bytes while %s",
                     q->path, OV_QMP_MAX_MESSAGE, what);
-          return -1;
+          return -2;
         }
         break;
       }
@@ -187,7 +188,7 @@ read_message (struct ov_qmp *q, int64_t deadline, const char *what,
         ov_error ("QMP %s: not QMP: invalid JSON (%s) while %s", q->path,
                   json_tokener_error_desc (err), what);
         json_object_put (obj);
-        return -1;
+        return -2;
       }
       used = json_tokener_get_parse_end (q->tok);
       if (used > q->buf_len)
@@ -200,7 +201,7 @@ read_message (struct ov_qmp *q, int64_t deadline, const char *what,
         ov_error ("QMP %s: not QMP: a message that is not a JSON object "
                   "while %s", q->path, what);
         json_object_put (obj);
-        return -1;
+        return -2;
       }
       *msg = obj;
       return 0;
@@ -268,11 +269,12 @@ read_greeting (struct ov_qmp *q, int64_t deadline)
 {
   json_object *msg = NULL, *qmp, *qemu;
   int64_t major, minor, micro;
+  int r = read_message (q, deadline, "waiting for the QMP greeting", &msg);
 
-  if (read_message (q, deadline, "waiting for the QMP greeting", &msg) == -1) {
+  if (r == -2)
     ov_error_prefix ("not a QMP monitor");
+  if (r < 0)
     return -1;
-  }
   qmp = ov_json_get (msg, "QMP");
   qemu = ov_json_get (ov_json_get (qmp, "version"), "qemu");
   major = ov_json_get_u63 (qemu, "major");
@@ -417,7 +419,7 @@ await_reply (struct ov_qmp *q, const char *id, const char *command,
     json_object *msg;
     const char *got;
 
-    if (read_message (q, deadline, what, &msg) == -1)
+    if (read_message (q, deadline, what, &msg) < 0)
       return -1;
     if (ov_json_get (msg, "event")) {
       queue_event (q, msg);
@@ -538,7 +540,7 @@ ov_qmp_wait_event (struct ov_qmp *q, const char *name,
   snprintf (what, sizeof what, "waiting for the event %s", name);
   while ((ev = take_queued (q, name, match, opaque)) == NULL) {
     json_object *msg;
-    if (read_message (q, deadline, what, &msg) == -1) {
+    if (read_message (q, deadline, what, &msg) < 0) {
       kill_connection (q);
       return -1;
     }

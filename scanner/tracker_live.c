@@ -167,7 +167,8 @@ judge_recorded (struct ov_tracker_run *run, bool *usable)
   b = ov_live_node_bitmap (&l->node, disk->bitmap);
   if (b == NULL)
     return set_reason (run, disk->bitmap, "is missing from the VM's node (the "
-                       "VM was restarted without it, or it was removed)");
+                       "VM's QEMU died before saving it, the VM was "
+                       "restarted without it, or it was removed)");
   if (b->inconsistent)
     return set_reason (run, disk->bitmap, "is inconsistent (the VM's QEMU did "
                        "not shut down cleanly)");
@@ -236,34 +237,33 @@ live_prepare (struct ov_tracker_run *run)
     ov_error_prefix ("disk %s: removing what an earlier poll left", disk->name);
     goto out;
   }
-  /* Merge back or remove leftovers, then look again. */
+  /* Judge ovscan-G (an unusable one makes the poll full, with the
+   * reason), then merge back or remove the other ovscan-N (all of them when
+   * ovscan-G is unusable), then look again. */
   if (judge_recorded (run, &usable) == -1)
     goto out;
-  free (run->full_reason);
-  run->full_reason = NULL;
   if (reconcile_bitmaps (q, run, usable) == -1 || find_node (q, run) == -1) {
     ov_error_prefix ("disk %s", disk->name);
     goto out;
   }
-  if (judge_recorded (run, &usable) == -1)
-    goto out;
   if (usable) {
     const struct ov_live_bitmap *b = ov_live_node_bitmap (&l->node, disk->bitmap);
-    if (!b->recording &&
-        set_reason (run, disk->bitmap, "is disabled and nothing else "
-                    "recorded the writes since") == -1)
+    if (b == NULL) {
+      ov_error ("disk %s: dirty bitmap %s vanished while ovscan repaired it",
+                disk->name, disk->bitmap);
       goto out;
-    usable = b->recording;
-  }
-  if (!usable && disk->bitmap &&
-      ov_live_node_bitmap (&l->node, disk->bitmap) &&
-      ov_live_bitmap_remove (q, l->node.node_name, disk->bitmap) == -1) {
-    ov_error_prefix ("disk %s: removing the unusable bitmap", disk->name);
-    goto out;
-  }
-  if (usable && (l->frozen = strdup (disk->bitmap)) == NULL) {
-    ov_error ("out of memory");
-    goto out;
+    }
+    /* Disabled after the merge-back: no successor recorded the writes. */
+    if (!b->recording) {
+      if (set_reason (run, disk->bitmap, "is disabled and nothing else "
+                      "recorded the writes since") == -1 ||
+          ov_live_bitmap_remove (q, l->node.node_name, disk->bitmap) == -1)
+        goto out;
+    }
+    else if ((l->frozen = strdup (disk->bitmap)) == NULL) {
+      ov_error ("out of memory");
+      goto out;
+    }
   }
   ret = 0;
  out:
@@ -331,12 +331,38 @@ live_read_dirty (struct ov_tracker_run *run, struct ov_disk *view,
   return ov_bitmap_read_dirty (view, l->frozen, dirty);
 }
 
+/* Runs after every read of the poll: if the view vanished meanwhile (the
+ * VM exited or restarted), reads failed as file errors; committing would
+ * record those files as scanned-with-error and drop the frozen bitmap, so
+ * the poll is failed instead and abort merges the bitmaps back. */
+static int
+view_survived (struct ov_tracker_run *run)
+{
+  struct live_run *l = run->priv;
+  struct ov_qmp *q = live_connect (run);
+  int r;
+
+  if (q == NULL) {
+    ov_error_prefix ("the VM went away during the poll");
+    return -1;
+  }
+  r = ov_live_view_alive (q, &l->names);
+  ov_qmp_close (q);
+  if (r == 0)
+    ov_error ("disk %s: the point-in-time view vanished during the poll (the "
+              "VM restarted?): the poll is not recorded", run->disk->name);
+  return r == 1 ? 0 : -1;
+}
+
 static int
 live_commit_state (struct ov_tracker_run *run)
 {
   struct live_run *l = run->priv;
-  char *successor = strdup (l->successor);
+  char *successor;
 
+  if (view_survived (run) == -1)
+    return -1;
+  successor = strdup (l->successor);
   if (successor == NULL) {
     ov_error_errno (errno, "strdup");
     return -1;

@@ -49,3 +49,77 @@ live_assert_clean () {
   files=$(ls -A "$dir" 2>/dev/null | grep -v '\.lock$' || true)
   [ -z "$files" ] || fail "$what: left in $dir: $files"
 }
+
+# A bare VM stand-in without a guest mount: qemu-storage-daemon with the
+# image's qcow2 node (NODE, default fmt0) and a QMP monitor, and no NBD
+# server (ovscan then starts its own, as with a real VM).
+#   live_qsd_start IMG DIR [NODE]   QMP socket DIR/qmp.sock
+#   live_qsd_qmp DIR JSON           one command, prints the "return" JSON
+#   live_qsd_stop DIR               quit through QMP (bitmaps saved)
+#   live_qsd_kill DIR               kill -9 (bitmaps left inconsistent)
+live_qsd_start () {
+  local img=$1 dir=$2 node=${3:-fmt0}
+  mkdir -p "$dir"
+  qemu-storage-daemon \
+    --blockdev "driver=file,node-name=${node}-file,filename=$img" \
+    --blockdev "driver=qcow2,node-name=$node,file=${node}-file" \
+    --chardev "socket,id=qmp0,path=$dir/qmp.sock,server=on,wait=off" \
+    --monitor chardev=qmp0 --daemonize --pidfile "$dir/qsd.pid" || return 1
+  cleanup_fn "live_qsd_kill '$dir'"
+}
+
+live_qsd_qmp () { _guest_qmp_sock "$1/qmp.sock" "$2"; }
+
+_live_qsd_wait () {
+  local pid=$1 i
+  for (( i=0; i<400; i++ )); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+live_qsd_stop () {
+  local pid
+  [ -s "$1/qsd.pid" ] || return 0
+  pid=$(cat "$1/qsd.pid")
+  live_qsd_qmp "$1" '{"execute":"quit"}' >/dev/null || true
+  _live_qsd_wait "$pid" || { kill -9 "$pid"; return 1; }
+  rm -f "$1/qsd.pid"
+}
+
+live_qsd_kill () {
+  local pid
+  [ -s "$1/qsd.pid" ] || return 0
+  pid=$(cat "$1/qsd.pid")
+  kill -9 "$pid" 2>/dev/null
+  _live_qsd_wait "$pid"
+  rm -f "$1/qsd.pid"
+}
+
+# Like live_strays / live_node_bitmaps, for a bare qsd in DIR.
+live_qsd_strays () {
+  live_qsd_qmp "$1" '{"execute":"query-block-exports"}' | python3 -c '
+import json, sys
+for e in json.load(sys.stdin): print("export", e["id"])'
+  live_qsd_qmp "$1" '{"execute":"query-named-block-nodes","arguments":{"flat":true}}' | python3 -c '
+import json, sys
+for n in json.load(sys.stdin):
+    if n["node-name"].startswith("ovscan-"): print("node", n["node-name"])'
+  live_qsd_qmp "$1" '{"execute":"query-jobs"}' | python3 -c '
+import json, sys
+for j in json.load(sys.stdin): print("job", j["id"])'
+}
+
+live_qsd_bitmaps () {
+  live_qsd_qmp "$1" '{"execute":"query-named-block-nodes","arguments":{"flat":true}}' |
+    python3 -c '
+import json, sys
+for n in json.load(sys.stdin):
+    if n["node-name"] != sys.argv[1]:
+        continue
+    for b in n.get("dirty-bitmaps", []):
+        if b["name"].startswith("ovscan-"):
+            print("%s:%s:%d%s" % (b["name"], "rec" if b["recording"] else "off", b["count"],
+                                  ":inconsistent" if b.get("inconsistent") else ""))' "${2:-fmt0}"
+}
