@@ -128,8 +128,12 @@ parse_node (json_object *n, struct ov_live_node *out)
   len = json_object_is_type (bitmaps, json_type_array)
     ? json_object_array_length (bitmaps) : 0;
   for (i = 0; i < len; i++) {
+    json_object *e = json_object_array_get_idx (bitmaps, i);
     struct ov_live_bitmap b;
-    if (parse_bitmap (json_object_array_get_idx (bitmaps, i), &b) == -1) {
+    /* Anonymous bitmaps are QEMU's own (a backup job's copy tracking). */
+    if (ov_json_get (e, "name") == NULL)
+      continue;
+    if (parse_bitmap (e, &b) == -1) {
       ov_error_prefix ("node %s", out->node_name);
       return -1;
     }

@@ -18,7 +18,7 @@ for n in json.load(sys.stdin):
     if n["node-name"] != sys.argv[1]:
         continue
     for b in n.get("dirty-bitmaps", []):
-        if b["name"].startswith("ovscan-"):
+        if b.get("name", "").startswith("ovscan-"):
             print("%s:%s:%d" % (b["name"], "rec" if b["recording"] else "off", b["count"]))' "$2"
 }
 
@@ -119,7 +119,7 @@ for n in json.load(sys.stdin):
     if n["node-name"] != sys.argv[1]:
         continue
     for b in n.get("dirty-bitmaps", []):
-        if b["name"].startswith("ovscan-"):
+        if b.get("name", "").startswith("ovscan-"):
             print("%s:%s:%d%s" % (b["name"], "rec" if b["recording"] else "off", b["count"],
                                   ":inconsistent" if b.get("inconsistent") else ""))' "${2:-fmt0}"
 }
