@@ -32,6 +32,7 @@
 
 #include "cli/config.h"
 #include "cli/fleet.h"
+#include "cli/guest_refresh.h"
 #include "cli/on_detect.h"
 #include "cli/oplog.h"
 #include "cli/poll_output.h"
@@ -42,6 +43,7 @@
 #include "common/error.h"
 #include "common/quote.h"
 #include "db/detection_history.h"
+#include "db/inspection.h"
 #include "fsmap/appliance.h"
 #include "scanner/poll.h"
 
@@ -98,6 +100,8 @@ struct disk_ctx {
   const struct ov_poll_record *poll;
   const char *on_detect;
   int warnings;
+  struct ov_inspection guest;  /* the disk's inspection: guest paths */
+  bool have_guest;
 };
 
 static void
@@ -159,12 +163,21 @@ static void
 print_detection (struct disk_ctx *d, const struct ov_poll_file *f,
                  const char *quoted, bool is_new)
 {
+  /* Guest path when the disk was inspected (cli/guest_refresh.h). */
+  CLEANUP_FREE char *gpath = d->have_guest
+    ? ov_guest_display_path (&d->guest, f->fs_label, f->path) : NULL;
+  CLEANUP_FREE char *gquoted = gpath ? ov_quote_path (gpath) : NULL;
+
+  if (gquoted)
+    quoted = gquoted;
   if (d->run->json) {
     printf ("{\"type\":\"detection\",");
     json_key_string ("vm", d->rec->name, true);
     printf ("\"poll\":%" PRId64 ",", d->poll->id);
     json_key_string ("fs", f->fs_label, true);
-    json_key_string ("path", f->path, true);
+    json_key_string ("path", gpath ? gpath : f->path, true);
+    if (gpath)
+      json_key_string ("fs_path", f->path, true);
     printf ("\"inode\":%" PRIu64 ",\"size\":%" PRIu64 ",", f->inode, f->size);
     json_key_string ("change", f->change, true);
     json_key_string ("signature", f->signature, true);
@@ -276,6 +289,10 @@ poll_locked (struct run *run, const char *name, bool force_full)
     return;
   }
   run->polled++;
+  /* Inspected disks: a changed /etc/fstab re-inspects; guest paths. */
+  if (ov_guest_refresh_after_poll (run->st, &rec, out.poll_id) == -1)
+    run_error (run, "%s: guest inspection: %s", name, ov_last_error ());
+  d.have_guest = ov_state_get_inspection (run->st, rec.id, &d.guest, NULL) == 0;
   if (ov_state_get_poll (run->st, out.poll_id, &p) == 0) {
     d.poll = &p;
     if (run->json)
@@ -296,6 +313,8 @@ poll_locked (struct run *run, const char *name, bool force_full)
     run->status = OV_EXIT_INFECTED;
   else if ((out.errors || d.warnings) && run->status == OV_EXIT_CLEAN)
     run->status = OV_EXIT_ERROR;
+  if (d.have_guest)
+    ov_inspection_clear (&d.guest);
   ov_poll_outcome_clear (&out);
   ov_disk_record_clear (&rec);
 }

@@ -8,9 +8,11 @@
 
 #include "cli/cli.h"
 #include "cli/table_output.h"
+#include "cli/guest_refresh.h"
 #include "common/cleanup.h"
 #include "common/quote.h"
 #include "common/units.h"
+#include "db/inspection.h"
 
 static void
 json_str (const char *key, const char *value, bool comma)
@@ -31,6 +33,8 @@ struct file_printer {
   const char *vm;
   int64_t poll;
   unsigned count;
+  struct ov_inspection guest;  /* the disk's inspection: guest paths */
+  bool have_guest;
 };
 
 static void
@@ -44,7 +48,12 @@ static int
 print_file (void *opaque, const struct ov_poll_file *f)
 {
   struct file_printer *pr = opaque;
-  CLEANUP_FREE char *path = ov_quote_path (f->path);
+  /* Guest path ("/boot/x", "C:\\x") when the disk was inspected
+   * (cli/guest_refresh.h); the fsmap path stays in JSON "fs_path". */
+  CLEANUP_FREE char *gpath = pr->have_guest
+    ? ov_guest_display_path (&pr->guest, f->fs_label, f->path) : NULL;
+  const char *shown = gpath ? gpath : f->path;
+  CLEANUP_FREE char *path = ov_quote_path (shown);
   char size[32];
 
   switch (pr->format) {
@@ -52,8 +61,10 @@ print_file (void *opaque, const struct ov_poll_file *f)
     if (pr->count)
       putchar (',');
     putchar ('{');
-    json_str ("path", f->path, true);
+    json_str ("path", shown, true);
     json_str ("fs", f->fs_label, true);
+    if (gpath)
+      json_str ("fs_path", f->path, true);
     printf ("\"inode\":%" PRIu64 ",\"size\":%" PRIu64 ",", f->inode, f->size);
     json_str ("change", f->change, true);
     json_str ("verdict", f->verdict, true);
@@ -64,7 +75,7 @@ print_file (void *opaque, const struct ov_poll_file *f)
   case OV_REPORT_CSV:
     snprintf (size, sizeof size, "%" PRIu64, f->size);
     csv_field (pr->vm, false);
-    csv_field (f->path, false);
+    csv_field (shown, false);
     csv_field (f->fs_label, false);
     {
       char inode[32];
@@ -96,6 +107,8 @@ ov_print_poll (struct ov_state *st, const char *vm,
   struct file_printer pr = { .format = format, .vm = vm, .poll = p->id };
   char dirty[32];
   int r;
+
+  pr.have_guest = ov_state_get_inspection (st, p->disk_id, &pr.guest, NULL) == 0;
 
   switch (format) {
   case OV_REPORT_JSON:
@@ -132,6 +145,8 @@ ov_print_poll (struct ov_state *st, const char *vm,
     break;
   }
   fflush (stdout);
+  if (pr.have_guest)
+    ov_inspection_clear (&pr.guest);
   return r;
 }
 

@@ -300,8 +300,11 @@ ov_appliance_walk (const char *image, const char *format, uint64_t offset,
   if (asprintf (&script,
                 "L=$(losetup -r -f --show -o %" PRIu64 " --sizelimit %" PRIu64
                 " '%s') || exit 1; "
-                "if ! mount -t %s -o ro,norecovery,nouuid \"$L\" /sysroot/m 2>/tmp/mount.err; then"
-                " cat /tmp/mount.err; losetup -d \"$L\"; exit 1; fi; "
+                "ok=; for i in 1 2 3; do"
+                " mount -t %s -o ro,norecovery,nouuid \"$L\" /sysroot/m 2>/tmp/mount.err"
+                " && { ok=1; break; }; sleep 1; done; "
+                "if [ -z \"$ok\" ]; then cat /tmp/mount.err; dmesg | tail -n 3;"
+                " losetup -d \"$L\"; exit 1; fi; "
                 "/sysroot/ovscan-fs-walk /sysroot/m /sysroot/walk.out 2>&1; rc=$?; "
                 "umount /sysroot/m; losetup -d \"$L\"; "
                 "[ $rc = 0 ] && echo OVSCAN-WALK-OK",
@@ -350,8 +353,10 @@ ov_appliance_handle (const char *image, const char *format, char **device)
 
   pthread_mutex_lock (&lock);
   if (ensure_launched (image, format, &index) == 0
-      && (*device = drive_device (index)) != NULL)
+      && (*device = drive_device (index)) != NULL) {
     h = g;
+    prepared = false;            /* the caller may unmount /sysroot */
+  }
   pthread_mutex_unlock (&lock);
   return h;
 }

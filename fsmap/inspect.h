@@ -1,0 +1,43 @@
+/* ovscan — fsmap: what OS a guest disk holds and where its filesystems are
+ * mounted (libguestfs inspection, through the one appliance of
+ * fsmap/appliance.h), and guest paths from it.
+ */
+#ifndef OVSCAN_FSMAP_INSPECT_H
+#define OVSCAN_FSMAP_INSPECT_H
+
+#include <stddef.h>
+
+#include "fsmap/fsmap.h"
+
+struct ov_guest_mount {
+  char *fs_label;                /* ov_fs label: "p1", "vg0/root", "" */
+  char *mountpoint;              /* "/", "/boot" (Linux…) or "C:" (Windows) */
+};
+
+struct ov_inspection {
+  char *os_type;                 /* "linux", "windows", … */
+  char *distro;                  /* "debian", "rhel", "windows", … or "unknown" */
+  char *product;                 /* "Debian GNU/Linux 12 (bookworm)", … */
+  int major, minor;
+  char *hostname;                /* "" if unknown */
+  struct ov_guest_mount *mounts;
+  size_t nmounts;
+};
+void ov_inspection_clear (struct ov_inspection *in);
+
+/* Inspect the disk of `map` (opened from an image file: its label and
+ * format name it for the appliance).  0 found (out filled; mounts only of
+ * filesystems this map has), 1 no operating system found, -1 + ov_error.
+ * Starts the appliance if it is not running. */
+int ov_inspect (struct ov_fsmap *map, struct ov_inspection *out);
+
+/* The guest's own path of fs_path ("/x/y", raw bytes) on filesystem
+ * fs_label: "/boot/x/y", or "C:\x\y" on a Windows drive; malloc'd, or NULL
+ * if that filesystem has no mountpoint (or ENOMEM). */
+char *ov_guest_path (const struct ov_inspection *in, const char *fs_label,
+                     const char *fs_path);
+
+/* "Debian GNU/Linux 12 (bookworm), host web1" — malloc'd. */
+char *ov_inspection_summary (const struct ov_inspection *in);
+
+#endif
