@@ -18,6 +18,7 @@
 #include "common/error.h"
 #include "common/quote.h"
 #include "common/units.h"
+#include "db/inspection.h"
 #include "db/state.h"
 
 const char *ov_state_path;
@@ -254,6 +255,7 @@ print_disk (void *opaque, const struct ov_disk_record *r)
   struct ov_state *st = opaque;
   uint64_t files = 0, runs = 0;
   char when[32] = "never";
+  CLEANUP_FREE char *os = NULL;
   struct ov_poll_record p;
 
   if (r->last_poll && ov_state_get_poll (st, r->last_poll, &p) == 0) {
@@ -264,6 +266,9 @@ print_disk (void *opaque, const struct ov_disk_record *r)
   ov_state_count_files (st, r->id, &files, &runs);
   printf ("%-20s %-7s %-6s %-16s %8llu  %s\n", r->name, r->tracker, r->format,
           when, (unsigned long long) files, r->image);
+  /* Inspected disks (ovscan inspect): their OS on a line of its own. */
+  if (ov_state_os_summary (st, r->id, &os) == 0 && os)
+    printf ("%-20s os: %s\n", "", os);
   return 0;
 }
 

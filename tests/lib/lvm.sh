@@ -51,16 +51,17 @@ lvm_detach () {
   losetup -d "$2"
 }
 
-# fs_image FILE SIZE FSTYPE SRC: a filesystem image in FILE filled from SRC
-# (ext4: mkfs.ext4 -d; xfs: mkfs.xfs then a kernel loop mount and cp -a).
+# lvm_fs_image FILE SIZE FSTYPE SRC [UUID]: a filesystem image in FILE filled
+# from SRC (ext4: mkfs.ext4 -d; xfs: mkfs.xfs then a kernel loop mount and
+# cp -a), with that filesystem UUID if given.
 lvm_fs_image () {
-  local file=$1 size=$2 fstype=$3 src=$4 m rc=0
+  local file=$1 size=$2 fstype=$3 src=$4 uuid=${5:-} m rc=0
   rm -f "$file"
   truncate -s "$size" "$file"
   case "$fstype" in
-    ext4) mkfs.ext4 -q -F -d "$src" "$file" ;;
+    ext4) mkfs.ext4 -q -F ${uuid:+-U "$uuid"} -d "$src" "$file" ;;
     xfs)
-      mkfs.xfs -q -f "$file" || return 1
+      mkfs.xfs -q -f ${uuid:+-m uuid="$uuid"} "$file" || return 1
       m=$(mktemp -d)
       mount -o loop -t xfs "$file" "$m" || { rmdir "$m"; return 1; }
       cp -a "$src"/. "$m"/ || rc=1
@@ -76,14 +77,16 @@ lvm_fs_image () {
 #   p2 (33 MiB to the end) an LVM2 PV of VG "vg0" holding LV "root" (96 MiB,
 #   ext4 from ROOT_SRC), LV "home" (320 MiB: mkfs.xfs's minimum is 300 MiB,
 #   XFS from HOME_SRC), and with `split` an empty LV "split" stored in two
-#   runs (8+8 MiB, another LV was between them when it was extended).  Writes the LVs' disk offsets to RAW.offsets ("root 12345").
+#   runs (8+8 MiB, another LV was between them when it was extended).
+#   Filesystem UUIDs from $BOOT_UUID, $ROOT_UUID, $HOME_UUID if set.
+#   Writes the LVs' disk offsets to RAW.offsets ("root 12345").
 lvm_guest_disk () {
   local raw=$1 boot=$2 root=$3 home=$4 split=${5:-} tmp loop lv off p2=$((33 << 20)) ext
   tmp=$(mktemp -d)
   rm -f "$raw"
   truncate -s 512M "$raw"
   sgdisk -o -n1:2048:+32M -t1:8300 -n2:67584:0 -t2:8e00 "$raw" >/dev/null || return 1
-  lvm_fs_image "$tmp/boot" 32M ext4 "$boot" || return 1
+  lvm_fs_image "$tmp/boot" 32M ext4 "$boot" "${BOOT_UUID:-}" || return 1
   dd if="$tmp/boot" of="$raw" bs=1M seek=1 conv=notrunc status=none
   loop=$(lvm_pv_on "$raw" $p2 $(( (512 - 33 - 1) << 20 ))) || return 1
   LVM_DEVS=$loop
@@ -102,8 +105,8 @@ lvm_guest_disk () {
     echo "$lv $off" >> "$raw.offsets"
   done
   losetup -d "$loop"
-  lvm_fs_image "$tmp/root" 96M ext4 "$root" || return 1
-  lvm_fs_image "$tmp/home" 320M xfs "$home" || return 1
+  lvm_fs_image "$tmp/root" 96M ext4 "$root" "${ROOT_UUID:-}" || return 1
+  lvm_fs_image "$tmp/home" 320M xfs "$home" "${HOME_UUID:-}" || return 1
   ext=$(awk '$1=="root"{print $2}' "$raw.offsets")
   dd if="$tmp/root" of="$raw" bs=1M seek=$((ext >> 20)) conv=notrunc status=none
   ext=$(awk '$1=="home"{print $2}' "$raw.offsets")
