@@ -58,7 +58,7 @@ print_detection (struct rescan_cli *rc, const struct ov_rescan_event *e,
     ov_row_str (&r, "change", NULL);
     ov_row_str (&r, "signature", e->signature);
     ov_row_str (&r, "signature_version", e->sig_version);
-    fputs (",\"new\":true", stdout);
+    printf (",\"new\":%s", e->is_new ? "true" : "false");
     ov_row_str (&r, "found_by", "rescan");
     ov_row_end (&r);
   }
@@ -77,10 +77,10 @@ on_event (void *opaque, const struct ov_rescan_event *e)
   case OV_RESCAN_DETECTION:
     quoted = ov_quote_path (e->path);
     print_detection (rc, e, quoted ? quoted : "?");
-    ov_oplog (LOG_ALERT, "%s: rescan: %s: %s FOUND", e->disk, quoted ? quoted : "?",
-              e->signature);
+    ov_oplog (LOG_ALERT, "%s: rescan: %s: %s FOUND%s", e->disk, quoted ? quoted : "?",
+              e->signature, e->is_new ? " (new)" : "");
     *rc->status = OV_EXIT_INFECTED;
-    if (rc->pr->on_detect) {
+    if (rc->pr->on_detect && e->is_new) {
       struct ov_detection d = {
         .vm = e->disk, .image = e->image, .fs = e->fs_label, .path = e->path,
         .signature = e->signature, .change = "rescan", .sig_version = e->sig_version,

@@ -25,7 +25,8 @@ int ov_poll_rescan_option (struct ov_poll_rescan *pr, const char *arg);
 
 /* Rescan within the budget; detections are printed as the poll prints its
  * own (text "VM: PATH: SIG FOUND (rescan)", or a JSON "detection" object
- * with "found_by": "rescan") and given to --on-detect; then a summary (text
+ * with "found_by": "rescan"; "new" false when already a present detection)
+ * and, when new, given to --on-detect; then a summary (text
  * unless quiet, JSON object "rescan").  *status becomes 1 on a detection,
  * 2 on an error (1 wins). */
 void ov_poll_rescan_run (struct ov_state *st, const struct ov_poll_rescan *pr,

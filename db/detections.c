@@ -103,3 +103,27 @@ ov_detections_count (struct ov_state *st, int64_t disk_id,
   *present = ov_db_column_u64 (s, 1);
   return 0;
 }
+
+int
+ov_detection_is_known (struct ov_state *st, int64_t disk_id, const char *fs_label,
+                       const char *path, const char *signature)
+{
+  CLEANUP_STMT_FINALIZE sqlite3_stmt *s = NULL;
+  int rc;
+
+  s = ov_db_prepare (st, "SELECT 1 FROM detections WHERE disk_id = ?1"
+                     " AND fs_label = ?2 AND path = ?3 AND signature = ?4"
+                     " AND cleared_poll IS NULL");
+  if (s == NULL)
+    return -1;
+  sqlite3_bind_int64 (s, 1, disk_id);
+  ov_db_bind_text (s, 2, fs_label ? fs_label : "");
+  sqlite3_bind_blob (s, 3, path, (int) strlen (path), SQLITE_STATIC);
+  ov_db_bind_text (s, 4, signature);
+  rc = sqlite3_step (s);
+  if (rc == SQLITE_ROW)
+    return 1;
+  if (rc != SQLITE_DONE)
+    return ov_db_fail (st, rc, "find a detection");
+  return 0;
+}

@@ -60,6 +60,12 @@ struct ov_detection_row {
  * found_by of a new row is d->found_by.  0 or -1 + ov_error. */
 int ov_detection_record (struct ov_state *st, const struct ov_detection_row *d);
 
+/* 1 if (disk_id, fs_label, path, signature) is a recorded detection that is
+ * still present (not cleared), 0 if not, -1 + ov_error. */
+int ov_detection_is_known (struct ov_state *st, int64_t disk_id,
+                           const char *fs_label, const char *path,
+                           const char *signature);
+
 /* Detections of one disk (disk_id > 0) or of every disk (0), ordered by
  * disk name, then last_seen; strings valid during the callback only.  A
  * callback returning -1 stops the listing (returned as -1, no error set). */

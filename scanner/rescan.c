@@ -61,6 +61,7 @@ struct pick {
   enum ov_verdict verdict;
   char *signature, *error, *path, *fs_label;
   uint64_t bytes_read;
+  bool known;                  /* infected: already a present detection */
 };
 DEFINE_VECTOR (pick_vector, struct pick);
 DEFINE_VECTOR (pick_ptr_vector, struct pick *);
@@ -322,13 +323,16 @@ store_results (struct rescan *r, const struct rdisk *rec)
     if (!stored)
       continue;
     if (p->verdict == OV_VERDICT_INFECTED) {
+      int known = ov_detection_is_known (r->st, rec->id, p->fs_label, p->path,
+                                         p->signature);
       struct ov_detection_row d = {
         .disk_id = rec->id, .fs_label = p->fs_label, .path = p->path,
         .inode = p->stale.key.inode, .signature = p->signature,
         .last_seen = now, .last_poll = rec->last_poll, .found_by = "rescan",
       };
-      if (ov_detection_record (r->st, &d) == -1)
+      if (known == -1 || ov_detection_record (r->st, &d) == -1)
         goto fail;
+      p->known = known == 1;
     }
   }
   if (ov_state_commit (r->st) == -1)
@@ -355,6 +359,7 @@ report_results (struct rescan *r, const struct rdisk *rec)
         .fs_label = p->fs_label, .path = p->path, .inode = p->stale.key.inode,
         .size = p->stale.size, .signature = p->signature,
         .sig_version = r->sigs ? r->sigs->version : NULL, .poll_id = rec->last_poll,
+        .is_new = !p->known,
       };
       r->out->infected++;
       if (r->o->on_event)

@@ -66,6 +66,7 @@ struct ov_rescan_event {
   const char *signature;
   const char *sig_version;
   int64_t poll_id;             /* the disk's last committed poll */
+  bool is_new;                 /* not a detection already recorded and present */
 };
 typedef void (*ov_rescan_event_cb) (void *opaque, const struct ov_rescan_event *e);
 

@@ -99,7 +99,7 @@ for i, (run, vm) in enumerate(zip(runs, ["d1", "d3"])):
     assert len(det) == 1, det
     d = det[0]
     assert d["vm"] == vm and d["path"] == "/data/planted" and d["found_by"] == "rescan", d
-    assert d["signature"] == "Rescan.Test.UNOFFICIAL", d
+    assert d["signature"] == "Rescan.Test.UNOFFICIAL" and d["new"] is True, d
     r = [o for o in run if o["type"] == "rescan"][0]
     assert r["bytes_scanned"] <= 700 * 1024 and r["infected"] == 1, r
     assert (r["stale_after"] > 0) == (i == 0), r
@@ -107,7 +107,8 @@ print("run 1:", [o for o in runs[0] if o["type"] == "rescan"][0])
 print("run 2:", [o for o in runs[1] if o["type"] == "rescan"][0])
 PY
 # Run 3: another update, a duration budget (30s) covers everything at once
-# (the two planted files are found again: exit 1, detections refreshed).
+# (the two planted files are found again: exit 1, "new": false — known
+# detections, no second alert).
 echo "Other.Sig:0:*:$(printf 'ANOTHER-UNMATCHED-PATTERN' | od -An -tx1 | tr -d ' \n')" > "$T/sigs/newer.ndb"
 coverage 0 0 0
 set +e
@@ -118,6 +119,8 @@ python3 - "$T/run3.json" <<'PY' || fail "run 3"
 import json, sys
 r = [o for o in map(json.loads, open(sys.argv[1])) if o["type"] == "rescan"][0]
 assert r["stale_before"] == 32 and r["stale_after"] == 0 and r["infected"] == 2, r
+det = [o for o in map(json.loads, open(sys.argv[1])) if o["type"] == "detection"]
+assert len(det) == 2 and all(d["new"] is False for d in det), det
 PY
 coverage 100 100 100
 "${O[@]}" report detections --json > "$T/detections.json" && fail "report detections: exit 0 with detections present"
