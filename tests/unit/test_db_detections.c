@@ -129,14 +129,19 @@ test_poll_rows_feed_detections (void **state)
   c.n = 0;
   assert_int_equal (ov_detections_list (st, 0, collect, &c), 0);
   assert_int_equal (c.d[0].cleared_poll, p4);
+  assert_int_equal (ov_detection_is_known (st, disk_id, "p1", "p1:/evil\n$(x)",
+                                           "Eicar.UNOFFICIAL"), 0);
 
   /* A rescan find. */
   {
     struct ov_detection_row d = { .disk_id = disk_id, .fs_label = "p1",
       .path = "p1:/old", .inode = 7, .signature = "New.Sig", .last_seen = 5000,
       .last_poll = p4, .found_by = "rescan" };
+    assert_int_equal (ov_detection_is_known (st, disk_id, "p1", "p1:/old", "New.Sig"), 0);
     assert_int_equal (ov_detection_record (st, &d), 0);
     assert_int_equal (ov_detection_record (st, &d), 0);
+    assert_int_equal (ov_detection_is_known (st, disk_id, "p1", "p1:/old", "New.Sig"), 1);
+    assert_int_equal (ov_detection_is_known (st, disk_id, "p1", "p1:/old", "Other.Sig"), 0);
   }
   c.n = 0;
   assert_int_equal (ov_detections_list (st, disk_id, collect, &c), 0);
