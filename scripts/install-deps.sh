@@ -12,4 +12,5 @@ $SUDO apt-get install -y -q --no-install-recommends \
     libclamav-dev clamav clamav-testfiles \
     libsqlite3-dev sqlite3 libcmocka-dev libtsk-dev sleuthkit libjson-c-dev \
     e2fsprogs ntfs-3g dosfstools exfatprogs exfat-fuse mtools gdisk parted fdisk util-linux \
-    fuse3 file xxd time python3
+    fuse3 file xxd time python3 \
+    qemu-system-x86 busybox-static linux-image-amd64 cpio kmod
