@@ -38,6 +38,7 @@
 #include "cli/poll_output.h"
 #include "cli/poll_rescan.h"
 #include "cli/signals.h"
+#include "cli/table_output.h"
 #include "common/cleanup.h"
 #include "common/clock.h"
 #include "common/error.h"
@@ -122,28 +123,16 @@ run_error (struct run *run, const char *fmt, ...)
     run->status = OV_EXIT_ERROR;
 }
 
-static void
-json_key_string (const char *key, const char *value, bool comma)
-{
-  printf ("\"%s\":", key);
-  if (value) {
-    CLEANUP_FREE char *q = ov_quote_path (value);
-    ov_json_write_string (stdout, q ? q : "");
-  }
-  else
-    fputs ("null", stdout);
-  if (comma)
-    putchar (',');
-}
-
-/* {"type":TYPE,"vm":VM,"reason"|"error":WHY} for a disk not polled. */
+/* {"type":TYPE,"vm":VM,KEY:WHY} for a disk not polled. */
 static void
 json_disk_line (const char *type, const char *vm, const char *key, const char *why)
 {
-  printf ("{\"type\":\"%s\",", type);
-  json_key_string ("vm", vm, true);
-  json_key_string (key, why, false);
-  puts ("}");
+  struct ov_row r = { .format = OV_REPORT_JSON };
+  ov_row_begin (&r);
+  ov_row_str (&r, "type", type);
+  ov_row_str (&r, "vm", vm);
+  ov_row_str (&r, key, why);
+  ov_row_end (&r);
   fflush (stdout);
 }
 
@@ -171,18 +160,21 @@ print_detection (struct disk_ctx *d, const struct ov_poll_file *f,
   if (gquoted)
     quoted = gquoted;
   if (d->run->json) {
-    printf ("{\"type\":\"detection\",");
-    json_key_string ("vm", d->rec->name, true);
-    printf ("\"poll\":%" PRId64 ",", d->poll->id);
-    json_key_string ("fs", f->fs_label, true);
-    json_key_string ("path", gpath ? gpath : f->path, true);
-    if (gpath)
-      json_key_string ("fs_path", f->path, true);
-    printf ("\"inode\":%" PRIu64 ",\"size\":%" PRIu64 ",", f->inode, f->size);
-    json_key_string ("change", f->change, true);
-    json_key_string ("signature", f->signature, true);
-    json_key_string ("signature_version", d->poll->sig_version, true);
-    printf ("\"new\":%s}\n", is_new ? "true" : "false");
+    struct ov_row r = { .format = OV_REPORT_JSON };
+    ov_row_begin (&r);
+    ov_row_str (&r, "type", "detection");
+    ov_row_str (&r, "vm", d->rec->name);
+    ov_row_i64 (&r, "poll", d->poll->id);
+    ov_row_str (&r, "fs", f->fs_label);
+    ov_row_str (&r, "path", f->path);
+    ov_row_u64 (&r, "inode", f->inode);
+    ov_row_u64 (&r, "size", f->size);
+    ov_row_str (&r, "change", f->change);
+    ov_row_str (&r, "signature", f->signature);
+    ov_row_str (&r, "signature_version", d->poll->sig_version);
+    printf (",\"new\":%s", is_new ? "true" : "false");
+    ov_row_str (&r, "found_by", "poll");
+    ov_row_end (&r);
   }
   else
     printf ("%s: %s: %s FOUND\n", d->rec->name, quoted, f->signature);

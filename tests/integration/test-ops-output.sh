@@ -83,7 +83,7 @@ keys = {
              "dirty_bytes", "duration_s", "files_scanned", "bytes_scanned", "infected",
              "errors", "signature_version", "files"],
     "detection": ["type", "vm", "poll", "fs", "path", "inode", "size", "change",
-                  "signature", "signature_version", "new"],
+                  "signature", "signature_version", "new", "found_by"],
     "skipped": ["type", "vm", "reason"],
     "error": ["type", "vm", "error"],
 }
@@ -104,8 +104,8 @@ for line in open(sys.argv[1]):
 assert sorted(seen) == ["detection", "error", "poll", "skipped"], sorted(seen)
 assert seen["skipped"] == [{"type": "skipped", "vm": "clean", "reason": "locked"}], seen["skipped"]
 d = seen["detection"][0]
-assert (d["vm"], d["path"], d["signature"], d["new"], d["change"]) == \
-    ("fresh", "/eicar.com", "Ovscan.Test.EICAR.UNOFFICIAL", True, "new"), d
+assert (d["vm"], d["path"], d["signature"], d["new"], d["change"], d["found_by"]) == \
+    ("fresh", "/eicar.com", "Ovscan.Test.EICAR.UNOFFICIAL", True, "new", "poll"), d
 assert d["poll"] == seen["poll"][0]["poll"] and seen["poll"][0]["vm"] == "fresh"
 assert seen["error"][0]["vm"] == "gone"
 print("JSON types and keys:", {t: len(v) for t, v in seen.items()})
