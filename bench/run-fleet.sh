@@ -51,7 +51,9 @@ for t in clamscan qemu-img qemu-storage-daemon nbdfuse python3 /usr/bin/time; do
 done
 . "$SRC/tests/lib/guest.sh"
 if [ -z "${BASE:-}" ]; then     # BASE: another ext4 qcow2, for a quick trial
-  "$HERE/make-image.sh" "$BENCH_DIR" >/dev/null
+  # Never rebuild a cached image under another benchmark's feet (it would
+  # be deleted while other runs read it): REUSE_IMAGE=0 to force.
+  REUSE_IMAGE=${REUSE_IMAGE:-1} "$HERE/make-image.sh" "$BENCH_DIR" >/dev/null
   BASE=$BENCH_DIR/fullscan.qcow2
 fi
 SIGS=$BENCH_DIR/sigs

@@ -15,7 +15,8 @@ ov_engine_options_init (struct ov_engine_options *o)
   long n = sysconf (_SC_NPROCESSORS_ONLN);
   o->databases = (ov_cli_strings) VECTOR_INIT;
   o->sigs = (struct ov_sigs_options) { 0 };
-  o->limits = (struct ov_scan_limits) { OV_DEFAULT_MAX_FILESIZE, OV_DEFAULT_MAX_SCANSIZE };
+  o->limits = (struct ov_scan_limits) { .max_filesize = OV_DEFAULT_MAX_FILESIZE,
+                                        .max_scansize = OV_DEFAULT_MAX_SCANSIZE };
   o->threads = n < 1 ? 1 : n > 64 ? 64 : (unsigned) n;
 }
 

@@ -25,7 +25,10 @@
 #include "common/sha256.h"
 #include "common/vector.h"
 #include "fsmap/fsmap.h"
+#include "scanner/fullscan.h"
 #include "scanner/poll_targeted.h"
+#include "scanner/verdict_cache.h"
+#include "db/verdict_cache.h"
 
 const char *
 ov_change_to_string (enum ov_change c)
@@ -88,6 +91,8 @@ struct poll_ctx {
   file_vector files;           /* walk of the current filesystem */
   int db_failed;               /* a db write in a worker callback failed */
   char db_error[1024];
+  struct ov_verdict_cache *cache;  /* 'layers' disks: cross-VM verdicts
+                                      (scanner/verdict_cache.h), or NULL */
 };
 
 static void
@@ -369,6 +374,53 @@ count_result (struct poll_ctx *c, const struct ov_file *f,
   }
 }
 
+/* The verdict cache's db side: a new digest's verdict is stored, a hit
+ * counted (in the poll's transaction). */
+static int
+remember_verdict (struct poll_ctx *c, const struct ov_scan_result *res)
+{
+  const char *version;
+
+  if (c->cache == NULL || !res->has_digest)
+    return 0;
+  version = ov_verdict_cache_version (c->cache);
+  if (res->cached)
+    return ov_state_verdict_cache_hit (c->st, res->digest, version);
+  if (res->verdict != OV_VERDICT_CLEAN && res->verdict != OV_VERDICT_INFECTED)
+    return 0;
+  return ov_state_verdict_cache_put (c->st, res->digest, version,
+                                     ov_verdict_to_string (res->verdict),
+                                     res->verdict == OV_VERDICT_INFECTED
+                                     ? res->signature : NULL);
+}
+
+static int
+cache_entry (void *opaque, const uint8_t digest[32], const char *verdict,
+             const char *signature)
+{
+  bool infected = verdict && strcmp (verdict, "infected") == 0;
+  ov_verdict_cache_add (opaque, digest,
+                        infected ? OV_VERDICT_INFECTED : OV_VERDICT_CLEAN, signature);
+  return 0;
+}
+
+/* 'layers' disks (copy-on-write fleets) share verdicts by content: the
+ * cache of the engine's signature version, loaded once per poll.  A
+ * failure only means no cache. */
+static void
+load_verdict_cache (struct poll_ctx *c)
+{
+  if (c->cache || strcmp (c->disk->tracker, "layers") != 0 || c->sigs == NULL)
+    return;
+  if ((c->cache = ov_verdict_cache_new (c->sigs->version)) == NULL)
+    return;
+  if (ov_state_verdict_cache_load (c->st, c->sigs->version, cache_entry, c->cache) == -1) {
+    say (c, false, "verdict cache not used: %s", ov_last_error ());
+    ov_verdict_cache_free (c->cache);
+    c->cache = NULL;
+  }
+}
+
 /* Pool callback: serialised by the pool; the main thread is waiting in
  * ov_pool_submit/finish and does not touch the db meanwhile. */
 static void
@@ -380,7 +432,8 @@ scanned_cb (void *opaque, const struct ov_file *f,
 
   count_result (c, f, res);
   ov_fault_point ("during-scan");
-  if (!c->db_failed && store_file (c, f, p, res) == -1) {
+  if (!c->db_failed && (store_file (c, f, p, res) == -1 ||
+                        remember_verdict (c, res) == -1)) {
     c->db_failed = 1;
     snprintf (c->db_error, sizeof c->db_error, "%s", ov_last_error ());
   }
@@ -554,11 +607,23 @@ poll_filesystem (struct poll_ctx *c, struct ov_fsmap *map, struct ov_disk *disk,
     struct pending *p = f->user;
     if (!p->scan)
       continue;
+    if (c->options->nexcludes &&
+        ov_file_excluded (f, c->options->excludes, c->options->nexcludes)) {
+      struct ov_scan_result skipped = {
+        .verdict = OV_VERDICT_SKIPPED, .error = (char *) "excluded by --exclude",
+      };
+      if (store_file (c, f, p, &skipped) == -1)
+        goto out;
+      continue;
+    }
     if (pool == NULL) {
+      struct ov_scan_limits limits = c->options->limits;
       if (c->sigs == NULL && (c->sigs = ov_engine_get (c->options->engine)) == NULL)
         goto out;
+      load_verdict_cache (c);
+      limits.verdict_cache = c->cache;
       pool = ov_pool_start (c->options->workers, c->sigs->engine,
-                            &c->options->limits, map, disk, scanned_cb, c);
+                            &limits, map, disk, scanned_cb, c);
       if (pool == NULL)
         goto out;
     }
@@ -788,5 +853,6 @@ ov_poll_disk (struct ov_state *st, struct ov_disk_record *disk,
   free (run.full_reason);
   ov_extents_reset (&c.dirty);
   file_vector_reset (&c.files);
+  ov_verdict_cache_free (c.cache);
   return ret;
 }

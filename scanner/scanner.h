@@ -29,9 +29,12 @@ enum ov_verdict {
 };
 const char *ov_verdict_to_string (enum ov_verdict v);
 
+struct ov_verdict_cache;
 struct ov_scan_limits {
   uint64_t max_filesize;     /* larger files are skipped (clamscan: 100 MiB) */
   uint64_t max_scansize;     /* bytes libclamav reads per file incl. archive members */
+  struct ov_verdict_cache *verdict_cache;  /* optional: content digest ->
+                                verdict across VMs (scanner/verdict_cache.h) */
 };
 #define OV_DEFAULT_MAX_FILESIZE (100ULL << 20)
 #define OV_DEFAULT_MAX_SCANSIZE (400ULL << 20)
@@ -41,6 +44,11 @@ struct ov_scan_result {
   char signature[256];       /* when infected */
   char *error;               /* when error/skipped: why (malloc'd) */
   uint64_t bytes_read;       /* content bytes read from the disk */
+  /* With limits->verdict_cache, for files up to OV_VERDICT_CACHE_MAX_FILE:
+   * the content's SHA-256 (has_digest), and whether the verdict came from
+   * the cache instead of libclamav (cached). */
+  bool has_digest, cached;
+  uint8_t digest[32];
 };
 
 /* Scan one file.  Never fails as a whole: problems become verdict=error with
