@@ -68,6 +68,8 @@ usage (FILE *fp)
 OV_DEFAULT_RESCAN_BUDGET ")\n"
 "      --on-detect CMD     run CMD once per new detection, details in\n"
 "                          OVSCAN_* environment variables (no shell)\n"
+"      --exclude GLOB      list but do not scan files whose guest path\n"
+"                          matches GLOB (repeatable; as scan --exclude)\n"
 "      --json              JSON lines: one object per disk and per detection\n"
 "      --log syslog|stderr also send the run's events to syslog\n"
 "  -q, --quiet             only detections and errors (the default when\n"
@@ -89,6 +91,7 @@ struct run {
   bool json, quiet;
   bool cmdline_filesize, cmdline_scansize;
   const char *on_detect;         /* --on-detect, or NULL */
+  ov_cli_strings excludes;       /* --exclude (they replace the config's) */
   double max_time, started;      /* budget in s (0: none), monotonic start */
   int status;
   unsigned polled, new_detections;
@@ -215,10 +218,22 @@ detection_cb (void *opaque, const struct ov_poll_file *f)
   return 0;
 }
 
-/* The settings of one disk: command line > [vm NAME] > global config. */
-static void
+static int
+append_all (ov_cli_strings *to, const ov_cli_strings *from)
+{
+  size_t i;
+  for (i = 0; i < from->len; i++)
+    if (ov_cli_strings_append (to, from->ptr[i]) == -1)
+      return -1;
+  return 0;
+}
+
+/* The settings of one disk: command line > [vm NAME] > global config.
+ * Exclusions: --exclude, else the global ones plus the disk's (kept in
+ * *excludes, which the caller resets).  -1 on ENOMEM. */
+static int
 disk_options (struct run *run, const char *name, struct ov_poll_options *o,
-              const char **on_detect)
+              const char **on_detect, ov_cli_strings *excludes)
 {
   const struct ov_config_vm *vm = ov_config_find_vm (name);
 
@@ -226,14 +241,24 @@ disk_options (struct run *run, const char *name, struct ov_poll_options *o,
     .limits = run->eo.limits, .workers = run->eo.threads, .engine = &run->engine,
   };
   *on_detect = run->on_detect ? run->on_detect : ov_config.on_detect;
+  if (run->excludes.len) {
+    if (append_all (excludes, &run->excludes) == -1)
+      return -1;
+  }
+  else if (append_all (excludes, &ov_config.excludes) == -1 ||
+           (vm && append_all (excludes, &vm->excludes) == -1))
+    return -1;
+  o->excludes = excludes->ptr;
+  o->nexcludes = excludes->len;
   if (vm == NULL)
-    return;
+    return 0;
   if (vm->limits.has_max_filesize && !run->cmdline_filesize)
     o->limits.max_filesize = vm->limits.max_filesize;
   if (vm->limits.has_max_scansize && !run->cmdline_scansize)
     o->limits.max_scansize = vm->limits.max_scansize;
   if (vm->on_detect && run->on_detect == NULL)
     *on_detect = vm->on_detect;
+  return 0;
 }
 
 /* Poll one registered disk whose lock this process holds.  The record is
@@ -246,6 +271,7 @@ poll_locked (struct run *run, const char *name, bool force_full)
   struct ov_poll_record p;
   struct ov_poll_options options;
   struct disk_ctx d = { .run = run, .rec = &rec };
+  ov_cli_strings excludes = VECTOR_INIT;
   uint64_t base_infected;
   int r;
 
@@ -256,7 +282,12 @@ poll_locked (struct run *run, const char *name, bool force_full)
       json_disk_line ("error", name, "error", r == 1 ? "removed meanwhile" : ov_last_error ());
     return;
   }
-  disk_options (run, name, &options, &d.on_detect);
+  if (disk_options (run, name, &options, &d.on_detect, &excludes) == -1) {
+    run_error (run, "%s: out of memory", name);
+    ov_cli_strings_reset (&excludes);
+    ov_disk_record_clear (&rec);
+    return;
+  }
   options.force_full = force_full;
   ov_signals_set_current (rec.name);
   base_infected = 0;
@@ -270,6 +301,7 @@ poll_locked (struct run *run, const char *name, bool force_full)
   if (base_infected)
     run->status = OV_EXIT_INFECTED;
   ov_signals_set_current (NULL);
+  ov_cli_strings_reset (&excludes);
   if (r == -1) {
     char why[4096];
     snprintf (why, sizeof why, "%s", ov_last_error ());
@@ -509,7 +541,7 @@ engine_limits_cover_vms (struct run *run)
 
 enum {
   OPT_FULL = OV_OPT_FIRST_COMMAND_OPTION, OPT_JSON, OPT_MAX_TIME, OPT_LOG,
-  OPT_ON_DETECT, OPT_RESCAN_BUDGET,
+  OPT_ON_DETECT, OPT_EXCLUDE, OPT_RESCAN_BUDGET,
 };
 
 int
@@ -523,6 +555,7 @@ ov_cmd_poll (int argc, char **argv)
     { "max-time", required_argument, NULL, OPT_MAX_TIME },
     { "log", required_argument, NULL, OPT_LOG },
     { "on-detect", required_argument, NULL, OPT_ON_DETECT },
+    { "exclude", required_argument, NULL, OPT_EXCLUDE },
     { "rescan-budget", required_argument, NULL, OPT_RESCAN_BUDGET },
     { "quiet", no_argument, NULL, 'q' },
     { "verbose", no_argument, NULL, 'v' },
@@ -567,6 +600,12 @@ ov_cmd_poll (int argc, char **argv)
       log_syslog = strcmp (optarg, "syslog") == 0;
       break;
     case OPT_ON_DETECT: run.on_detect = optarg; break;
+    case OPT_EXCLUDE:
+      if (ov_cli_strings_append (&run.excludes, optarg) == -1) {
+        ov_cli_error ("out of memory");
+        goto done;
+      }
+      break;
     case OPT_RESCAN_BUDGET:
       if (ov_poll_rescan_option (&rescan, optarg) == -1)
         goto done;
@@ -641,6 +680,7 @@ ov_cmd_poll (int argc, char **argv)
     ov_state_close (run.st);
   ov_engine_loader_free (&run.engine);
   ov_engine_options_free (&run.eo);
+  ov_cli_strings_reset (&run.excludes);
   ov_oplog_close ();
   return run.status;
 }

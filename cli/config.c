@@ -122,6 +122,26 @@ limits_key (const struct parser *p, struct ov_config_limits *l,
 }
 
 static int
+add_string (const struct parser *p, ov_cli_strings *list, const char *v)
+{
+  char *s = strdup (v);
+  if (s == NULL || ov_cli_strings_append (list, s) == -1) {
+    free (s);
+    return bad_line (p, "out of memory");
+  }
+  return 0;
+}
+
+static void
+free_strings (ov_cli_strings *list)
+{
+  size_t i;
+  for (i = 0; i < list->len; i++)
+    free ((char *) list->ptr[i]);
+  ov_cli_strings_reset (list);
+}
+
+static int
 vm_key (struct parser *p, const char *key, const char *v)
 {
   int r = limits_key (p, &p->vm->limits, key, v);
@@ -131,8 +151,10 @@ vm_key (struct parser *p, const char *key, const char *v)
     return parse_bool (p, key, v, &p->vm->skip);
   if (strcmp (key, "on-detect") == 0)
     return set_string (p, &p->vm->on_detect, v);
+  if (strcmp (key, "exclude") == 0)
+    return add_string (p, &p->vm->excludes, v);
   return bad_line (p, "key '%s' is not allowed in a [vm] section "
-                   "(allowed: skip, max-filesize, max-scansize, on-detect)", key);
+                   "(allowed: skip, max-filesize, max-scansize, on-detect, exclude)", key);
 }
 
 static int
@@ -140,18 +162,15 @@ global_key (struct parser *p, const char *key, const char *v)
 {
   struct ov_config *c = &ov_config;
   int r = limits_key (p, &c->limits, key, v);
-  char *end, *s;
+  char *end;
   long n;
 
   if (r != 0)
     return r == 1 ? 0 : -1;
-  if (strcmp (key, "database") == 0) {
-    if ((s = strdup (v)) == NULL || ov_cli_strings_append (&c->databases, s) == -1) {
-      free (s);
-      return bad_line (p, "out of memory");
-    }
-    return 0;
-  }
+  if (strcmp (key, "database") == 0)
+    return add_string (p, &c->databases, v);
+  if (strcmp (key, "exclude") == 0)
+    return add_string (p, &c->excludes, v);
   if (strcmp (key, "state") == 0)
     return set_string (p, &c->state, v);
   if (strcmp (key, "test-signatures") == 0)
@@ -305,12 +324,12 @@ ov_config_free (void)
   struct ov_config *c = &ov_config;
   size_t i;
 
-  for (i = 0; i < c->databases.len; i++)
-    free ((char *) c->databases.ptr[i]);
-  ov_cli_strings_reset (&c->databases);
+  free_strings (&c->databases);
+  free_strings (&c->excludes);
   for (i = 0; i < c->vms.len; i++) {
     free (c->vms.ptr[i].name);
     free (c->vms.ptr[i].on_detect);
+    free_strings (&c->vms.ptr[i].excludes);
   }
   ov_config_vms_reset (&c->vms);
   free (c->path);

@@ -23,6 +23,7 @@ struct ov_config_vm {
   bool skip;                     /* `poll --all` leaves this disk out */
   struct ov_config_limits limits;
   char *on_detect;               /* NULL: the global one */
+  ov_cli_strings excludes;       /* owned; added to the global ones */
 };
 DEFINE_VECTOR (ov_config_vms, struct ov_config_vm);
 
@@ -36,6 +37,7 @@ struct ov_config {
   double max_time;               /* seconds; 0: no budget */
   bool log_syslog;
   char *on_detect;
+  ov_cli_strings excludes;       /* owned globs, as poll --exclude */
   ov_config_vms vms;
 };
 

@@ -46,6 +46,16 @@ ov_path_excluded (const char *path, const char *const *globs, size_t nglobs)
   return false;
 }
 
+bool
+ov_file_excluded (const struct ov_file *f, const char *const *globs, size_t nglobs)
+{
+  size_t i;
+  for (i = 0; i < f->npaths; i++)
+    if (ov_path_excluded (f->paths[i], globs, nglobs))
+      return true;
+  return false;
+}
+
 static void
 report_error (struct run_state *st, const struct ov_fs *fs, const char *msg)
 {
@@ -119,11 +129,7 @@ compare_disk_order (const void *a, const void *b)
 static bool
 is_excluded (const struct ov_fullscan_options *o, const struct ov_file *f)
 {
-  size_t i;
-  for (i = 0; i < f->npaths; i++)
-    if (ov_path_excluded (f->paths[i], o->excludes, o->nexcludes))
-      return true;
-  return false;
+  return ov_file_excluded (f, o->excludes, o->nexcludes);
 }
 
 static void

@@ -67,5 +67,8 @@ int ov_fullscan_run (const struct ov_fullscan_options *options,
 /* True if guest path (or its filesystem-relative part) matches a glob. */
 bool ov_path_excluded (const char *path, const char *const *globs,
                        size_t nglobs);
+/* True if any of the file's paths (hard links) is excluded. */
+bool ov_file_excluded (const struct ov_file *f, const char *const *globs,
+                       size_t nglobs);
 
 #endif

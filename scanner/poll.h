@@ -57,6 +57,11 @@ struct ov_poll_options {
   struct ov_scan_limits limits;
   unsigned workers;
   struct ov_engine_loader *engine;     /* shared by every disk of one run */
+  /* Globs (ov_path_excluded, scanner/fullscan.h): a new or modified file
+   * any of whose paths matches is listed but not scanned (verdict skipped,
+   * error "excluded by --exclude"). */
+  const char *const *excludes;
+  size_t nexcludes;
 };
 
 struct ov_poll_outcome {

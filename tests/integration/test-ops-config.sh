@@ -3,7 +3,7 @@
 # and the line (exit 2, for any command); a missing --config file is an
 # error, a missing default one is not; and the precedence: built-in default
 # < global key < [vm NAME] < command line, for the state path, signature
-# databases, size limits, max-time, skip and on-detect.
+# databases, size limits, exclusions, max-time, skip and on-detect.
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/../lib/guest.sh"
 source "$(dirname "$0")/../lib/ops.sh"
@@ -31,7 +31,7 @@ bad_config 2 "expected 'key = value', '[vm NAME]' or a comment" $'state = /x\nju
 bad_config 1 "unknown section '[weird]'" $'[weird]\n'
 bad_config 1 "unterminated section header" $'[vm web01\n'
 bad_config 1 "invalid disk name 'bad name!'" $'[vm bad name!]\n'
-bad_config 2 "key 'threads' is not allowed in a [vm] section" $'[vm a]\nthreads = 2\n'
+bad_config 2 "key 'threads' is not allowed in a [vm] section (allowed: skip, max-filesize, max-scansize, on-detect, exclude)" $'[vm a]\nthreads = 2\n'
 bad_config 3 "second [vm a] section" $'[vm a]\n[global]\n[vm a]\n'
 bad_config 2 "skip: expected yes or no, got 'sometimes'" $'[vm a]\nskip = sometimes\n'
 bad_config 1 "missing key before '='" $'= value\n'
@@ -82,6 +82,17 @@ expect_eq "$(verdict_of "$SIGS_LINE"$'\nmax-filesize = 10K\n[vm other]\nmax-file
   skipped "another disk's [vm] section"
 expect_eq "$(verdict_of "$SIGS_LINE"$'\n[vm vm]\nmax-filesize = 1M\n' vm /etc/blob --max-filesize 10K)" \
   skipped "command line over [vm]"
+# Exclusions: global, [vm] (added to the global ones), --exclude replaces them.
+expect_eq "$(verdict_of "$SIGS_LINE"$'\nexclude = *.com\n' vm /etc/eicar.com)" skipped \
+  "global exclude"
+expect_eq "$(verdict_of "$SIGS_LINE"$'\nexclude = /etc/b*\n[vm vm]\nexclude = *.com\n' vm /etc/eicar.com)" \
+  skipped "[vm] exclude"
+expect_eq "$(verdict_of "$SIGS_LINE"$'\nexclude = /etc/b*\n[vm vm]\nexclude = *.com\n' vm /etc/blob)" \
+  skipped "[vm] exclude keeps the global ones"
+expect_eq "$(verdict_of "$SIGS_LINE"$'\nexclude = *.com\n' vm /etc/eicar.com --exclude /nothing)" \
+  infected "--exclude replaces the config's"
+expect_eq "$(verdict_of "$SIGS_LINE"$'\n' vm /etc/eicar.com --exclude '/etc/*')" skipped \
+  "poll --exclude"
 # Signatures: the config's database is used; -d replaces it.
 expect_eq "$(verdict_of "$SIGS_LINE"$'\n' vm /etc/eicar.com)" infected "config database"
 expect_eq "$(verdict_of $'test-signatures = yes\n' vm /etc/eicar.com)" infected "config test-signatures"
