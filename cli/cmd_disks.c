@@ -291,6 +291,8 @@ ov_cmd_list (int argc, char **argv)
   printf ("%-20s %-7s %-6s %-16s %8s  %s\n", "NAME", "TRACKER", "FORMAT",
           "LAST POLL", "FILES", "IMAGE");
   ret = ov_state_list_disks (st, print_disk, st);
+  if (ret == 0)
+    ret = ov_fleet_print (st);               /* cli/fleet_list.c */
   if (ret == -1)
     ov_cli_error ("list: %s", ov_last_error ());
   ov_state_close (st);

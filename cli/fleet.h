@@ -31,4 +31,8 @@ int ov_fleet_before_poll (struct ov_state *st, struct ov_disk_record *disk,
 void ov_fleet_after_poll (struct ov_state *st, struct ov_disk_record *disk,
                           ov_poll_warning_cb warn, void *opaque);
 
+/* `ovscan list`'s fleet tables (cli/fleet_list.c); prints nothing
+ * without bases. */
+int ov_fleet_print (struct ov_state *st);
+
 #endif
