@@ -661,16 +661,25 @@ ov_cmd_poll (int argc, char **argv)
     poll_one (&run, names.ptr[i], force_full);
   }
   report_appliance (&run);
+  if (collect.all && i == names.len) {
+    char why[64];
+    /* The rolling rescan is new work too: not after a signal or a spent
+     * budget (its files stay stale for the next run). */
+    if (stop_reason (&run, why, sizeof why)) {
+      if (!run.quiet)
+        fprintf (stderr, "%s: %s: rolling rescan not started\n", ov_program_name, why);
+    }
+    else {
+      rescan.json = run.json;
+      rescan.quiet = run.quiet;
+      rescan.on_detect = run.on_detect ? run.on_detect : ov_config.on_detect;
+      ov_poll_rescan_run (run.st, &rescan, &run.eo, &run.engine, &run.status);
+    }
+  }
   if (!run.quiet && !run.json && names.len > 1)
     printf ("%u of %zu disks polled in %.2f s; engine %s; %u new detections\n",
             run.polled, names.len, ov_monotonic_seconds () - run.started,
             run.engine.loaded ? "loaded" : "not loaded", run.new_detections);
-  if (collect.all && i == names.len) {
-    rescan.json = run.json;
-    rescan.quiet = run.quiet;
-    rescan.on_detect = run.on_detect;
-    ov_poll_rescan_run (run.st, &rescan, &run.eo, &run.engine, &run.status);
-  }
 
  done:
   for (i = 0; i < names.len; i++)
