@@ -295,7 +295,7 @@ script_hang_up (struct peer *p)
 {
   peer_send (p, GREETING);
   peer_reply (p, "\"return\": {}");
-  peer_read_command (p);     /* and close without replying: the VM exited */
+  json_object_put (peer_read_command (p));     /* and close without replying: the VM exited */
 }
 
 static void
@@ -320,7 +320,7 @@ script_slow_reply (struct peer *p)
 {
   peer_send (p, GREETING);
   peer_reply (p, "\"return\": {}");
-  peer_read_command (p);
+  json_object_put (peer_read_command (p));
   usleep (500000);
 }
 
@@ -346,7 +346,7 @@ script_deep (struct peer *p)
   int i;
   peer_send (p, GREETING);
   peer_reply (p, "\"return\": {}");
-  peer_read_command (p);
+  json_object_put (peer_read_command (p));
   out[0] = '\0';
   for (i = 0; i < 600; i++)
     strcat (out, "[");
