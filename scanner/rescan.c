@@ -71,6 +71,7 @@ struct rdisk {
   int64_t id, last_poll;
   char *name, *image, *format;
   bool running;                /* a running VM's disk (QMP): image in use */
+  bool done;                   /* rescanned (or skipped) in this run */
 };
 DEFINE_VECTOR (rdisk_vector, struct rdisk);
 
@@ -500,16 +501,14 @@ ov_rescan_run (struct ov_state *st, const struct ov_rescan_options *o,
   /* Disks in the order of their oldest pick (picks are oldest first). */
   for (size_t i = 0; i < r.picks.len && !out_of_time (&r); i++) {
     int64_t disk_id = r.picks.ptr[i].stale.disk_id;
-    const struct rdisk *rec = NULL;
-    bool done = false;
+    struct rdisk *rec = NULL;
 
-    for (size_t k = 0; k < i && !done; k++)
-      done = r.picks.ptr[k].stale.disk_id == disk_id;
     for (size_t k = 0; k < disks.len && !rec; k++)
       if (disks.ptr[k].id == disk_id)
         rec = &disks.ptr[k];
-    if (done || rec == NULL)
+    if (rec == NULL || rec->done)
       continue;
+    rec->done = true;
     r.disk_picks.len = 0;
     for (size_t k = i; k < r.picks.len; k++)
       if (r.picks.ptr[k].stale.disk_id == disk_id
