@@ -208,7 +208,7 @@ detection_cb (void *opaque, const struct ov_poll_file *f)
       .vm = d->rec->name, .image = d->rec->image, .fs = f->fs_label,
       .path = f->path, .signature = f->signature, .change = f->change,
       .sig_version = d->poll->sig_version, .poll_id = d->poll->id,
-      .inode = f->inode, .size = f->size,
+      .inode = f->inode, .size = f->size, .timeout = ov_config.on_detect_timeout,
     };
     d->run->new_detections++;
     if (d->on_detect && ov_on_detect_run (d->on_detect, &det) == -1)
@@ -673,6 +673,8 @@ ov_cmd_poll (int argc, char **argv)
       rescan.json = run.json;
       rescan.quiet = run.quiet;
       rescan.on_detect = run.on_detect ? run.on_detect : ov_config.on_detect;
+      if (run.max_time > 0)
+        rescan.time_left = run.max_time - (ov_monotonic_seconds () - run.started);
       ov_poll_rescan_run (run.st, &rescan, &run.eo, &run.engine, &run.status);
     }
   }

@@ -187,6 +187,11 @@ global_key (struct parser *p, const char *key, const char *v)
       return bad_line (p, "max-time: %s", ov_last_error ());
     return 0;
   }
+  if (strcmp (key, "on-detect-timeout") == 0) {
+    if (ov_parse_duration (v, &c->on_detect_timeout) == -1)
+      return bad_line (p, "on-detect-timeout: %s", ov_last_error ());
+    return 0;
+  }
   if (strcmp (key, "log") == 0) {
     if (strcmp (v, "syslog") != 0 && strcmp (v, "stderr") != 0)
       return bad_line (p, "log: expected syslog or stderr, got '%s'", v);

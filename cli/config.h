@@ -37,6 +37,7 @@ struct ov_config {
   double max_time;               /* seconds; 0: no budget */
   bool log_syslog;
   char *on_detect;
+  double on_detect_timeout;      /* seconds; 0: the default */
   ov_cli_strings excludes;       /* owned globs, as poll --exclude */
   ov_config_vms vms;
 };

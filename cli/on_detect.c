@@ -11,7 +11,9 @@
  *   OVSCAN_SIGNATURE_VERSION
  * Inherited OVSCAN_* variables are dropped so that the command sees only
  * these.  stdin is /dev/null, stdout goes to ovscan's stderr (ovscan's
- * stdout may be a JSON stream).  Cost: one fork/exec + wait per detection.
+ * stdout may be a JSON stream).  A command still running after its timeout
+ * (on-detect-timeout, default OV_ON_DETECT_TIMEOUT s) is killed: an error.  Cost: one fork/exec +
+ * wait per detection.
  */
 #include "cli/on_detect.h"
 
@@ -22,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -114,11 +118,34 @@ split_command (string_vector *argv, const char *cmd)
   return string_vector_append (argv, NULL);
 }
 
+/* Wait for the command at most `seconds` (a hung alert script must not hold
+ * every later disk of the run); then SIGKILL it.  0 with *status, or -1
+ * when it had to be killed. */
+static int
+wait_bounded (pid_t pid, double seconds, int *status)
+{
+  const struct timespec tick = { 0, 20 * 1000 * 1000 };
+  double i;
+  int r;
+
+  for (i = 0; i < seconds * 50; i++) {
+    r = waitpid (pid, status, WNOHANG);
+    if (r == pid || (r == -1 && errno != EINTR))
+      return 0;
+    nanosleep (&tick, NULL);
+  }
+  kill (pid, SIGKILL);
+  while (waitpid (pid, status, 0) == -1 && errno == EINTR)
+    ;
+  return -1;
+}
+
 int
 ov_on_detect_run (const char *cmd, const struct ov_detection *d)
 {
   string_vector argv = VECTOR_INIT, env = VECTOR_INIT;
   posix_spawn_file_actions_t fa;
+  double timeout = d->timeout > 0 ? d->timeout : OV_ON_DETECT_TIMEOUT;
   pid_t pid;
   int r, status, ret = -1;
 
@@ -139,11 +166,10 @@ ov_on_detect_run (const char *cmd, const struct ov_detection *d)
     ov_error_errno (r, "--on-detect: %s", argv.ptr[0]);
     goto out;
   }
-  while (waitpid (pid, &status, 0) == -1)
-    if (errno != EINTR) {
-      ov_error_errno (errno, "--on-detect: waitpid");
-      goto out;
-    }
+  if (wait_bounded (pid, timeout, &status) == -1) {
+    ov_error ("--on-detect: %s still running after %g s: killed", argv.ptr[0], timeout);
+    goto out;
+  }
   if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
     ret = 0;
   else if (WIFEXITED (status))

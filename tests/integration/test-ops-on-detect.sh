@@ -3,7 +3,9 @@
 # backquotes, newlines, semicolons.  Nothing in a name is ever executed, the
 # command runs once per NEW detection with the exact name bytes in
 # OVSCAN_PATH, the other OVSCAN_* variables are right, and a detection
-# already known (same file rewritten, same signature) runs nothing.
+# already known (same file rewritten, same signature) runs nothing; a
+# command that cannot start is an error; one that hangs is killed after
+# on-detect-timeout.
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/../lib/guest.sh"
 source "$(dirname "$0")/../lib/ops.sh"
@@ -117,4 +119,20 @@ set -e
 expect_eq "$status" 1 "failing command: detection still wins"
 grep -q "no-such-hook" "$T/p3.err" || fail "failing command not reported"
 grep -q "/tmp/third.com: Ovscan.Test.EICAR.UNOFFICIAL FOUND" "$T/p3.out" || fail "detection line"
+
+# A command that hangs is killed after on-detect-timeout; the run goes on.
+guest_start "$T/vm.qcow2" "$T/mnt" ext4 || fail "guest_start"
+printf '%s' "$EICAR" > "$T/mnt/tmp/fourth.com"
+guest_stop "$T/mnt" || fail "guest_stop"
+echo "on-detect-timeout = 1s" > "$T/timeout.conf"
+start=$(date +%s)
+set +e
+"$OVSCAN" --config "$T/timeout.conf" --state "$T/state.db" poll vm --test-signatures \
+  --on-detect "sleep 30" > "$T/p4.out" 2> "$T/p4.err"
+status=$?
+set -e
+elapsed=$(( $(date +%s) - start ))
+expect_eq "$status" 1 "hung command: detection still wins"
+grep -q "sleep still running after 1 s: killed" "$T/p4.err" || fail "hung command: $(cat "$T/p4.err")"
+[ "$elapsed" -lt 15 ] || fail "hung command held the run for $elapsed s"
 echo PASS
