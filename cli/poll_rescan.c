@@ -9,6 +9,7 @@
 
 #include "cli/on_detect.h"
 #include "cli/oplog.h"
+#include "cli/signals.h"
 #include "cli/table_output.h"
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -33,6 +34,12 @@ struct rescan_cli {
   struct ov_state *st;
   int *status;
 };
+
+static bool
+stop_requested (void)
+{
+  return ov_stop_signal () != 0;
+}
 
 static int
 lock_disk (void *opaque, const char *name)
@@ -143,6 +150,7 @@ ov_poll_rescan_run (struct ov_state *st, const struct ov_poll_rescan *pr,
     .budget = pr->budget, .sigs = &eo->sigs, .engine = engine,
     .limits = eo->limits, .workers = eo->threads,
     .lock = lock_disk, .lock_opaque = &rc, .on_event = on_event, .opaque = &rc,
+    .stop = stop_requested,
   };
   struct ov_rescan_outcome out;
 
@@ -151,6 +159,9 @@ ov_poll_rescan_run (struct ov_state *st, const struct ov_poll_rescan *pr,
   if (o.budget.bytes == 0 && o.budget.seconds == 0
       && ov_rescan_parse_budget (OV_DEFAULT_RESCAN_BUDGET, &o.budget) == -1)
     return;
+  /* --max-time bounds the whole run, the rescan included. */
+  if (pr->time_left > 0 && (o.budget.seconds == 0 || o.budget.seconds > pr->time_left))
+    o.budget.seconds = pr->time_left;
   if (ov_rescan_run (st, &o, &out) == -1) {
     ov_cli_error ("rescan: %s", ov_last_error ());
     ov_oplog (LOG_ERR, "rescan: %s", ov_last_error ());

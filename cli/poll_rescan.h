@@ -18,6 +18,7 @@ struct ov_poll_rescan {
   bool off;                    /* --rescan-budget 0 */
   bool json, quiet;
   const char *on_detect;       /* --on-detect CMD, or NULL */
+  double time_left;            /* what --max-time leaves (s); 0 = no limit */
 };
 
 /* Parse --rescan-budget ARG ("0" = no rescan).  -1 after printing. */

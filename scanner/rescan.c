@@ -109,9 +109,12 @@ event (struct rescan *r, enum ov_rescan_event_kind kind, const char *fmt, ...)
     r->o->on_event (r->o->opaque, &e);
 }
 
+/* The time budget is spent, or the run must stop. */
 static bool
 out_of_time (const struct rescan *r)
 {
+  if (r->o->stop && r->o->stop ())
+    return true;
   return r->o->budget.seconds > 0
     && ov_monotonic_seconds () - r->start >= r->o->budget.seconds;
 }

@@ -82,6 +82,9 @@ struct ov_rescan_options {
   void *lock_opaque;
   ov_rescan_event_cb on_event;
   void *opaque;
+  /* True when the run must stop (a signal): checked with the time budget,
+   * before each disk and each file.  NULL: never. */
+  bool (*stop) (void);
 };
 
 struct ov_rescan_outcome {
