@@ -52,7 +52,7 @@ done
 . "$SRC/tests/lib/guest.sh"
 if [ -z "${BASE:-}" ]; then     # BASE: another ext4 qcow2, for a quick trial
   # Never rebuild a cached image under another benchmark's feet (it would
-  # be deleted while other runs read it): REUSE_IMAGE=0 to force.
+  # be deleted while other runs read it).
   REUSE_IMAGE=${REUSE_IMAGE:-1} "$HERE/make-image.sh" "$BENCH_DIR" >/dev/null
   BASE=$BENCH_DIR/fullscan.qcow2
 fi
@@ -66,6 +66,10 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 R=$BENCH_DIR/runs/fleet-$STAMP
 mkdir -p "$R/gmnt" "$R/ro" "$HERE/out"
 cp "$OVSCAN" "$R/ovscan"
+# The VMs' base is a hard link in the run directory: a rebuild of the
+# cached image (make-image.sh removes it first) cannot change this run's base.
+ln "$BASE" "$R/base.qcow2" 2>/dev/null || cp "$BASE" "$R/base.qcow2"
+BASE=$R/base.qcow2
 O=("$R/ovscan" --state "$R/state.db")
 drop_caches () { sync; echo 3 > /proc/sys/vm/drop_caches; }
 

@@ -4,8 +4,9 @@
  * replaced under the same path is a new base.  Hashing a 2 GiB base costs
  * seconds, so it is done once and re-checked by (dev, inode, size, mtime,
  * ctime): the caller recomputes the digest only when those change.  The
- * file is stat()ed before and after the read; a change meanwhile is an
- * error (a base must not be written while VMs sit on it).
+ * file is stat()ed before and after the read; a change meanwhile makes it
+ * read again (a hard link or chmod changes ctime only), three changes in a
+ * row are an error (a base must not be written while VMs sit on it).
  *
  * Cost: one sequential read of the file (1 MiB reads), ~0.3-0.5 GB/s of
  * SHA-256 on these machines.
@@ -35,9 +36,28 @@ ov_cow_hex (const uint8_t digest[32], char out[65])
   out[64] = '\0';
 }
 
+/* One pass; 1 = the file changed meanwhile (size or mtime: content). */
+static int
+hash_once (const char *path, uint8_t digest[32], struct ov_cow_stat *st);
+
 int
 ov_cow_file_sha256 (const char *path, uint8_t digest[32],
                     struct ov_cow_stat *st)
+{
+  int attempt, r = 1;
+
+  /* A hard link or chmod made meanwhile changes only ctime: read again
+   * (a few times) rather than fail; a file being written keeps failing. */
+  for (attempt = 0; attempt < 3 && r == 1; attempt++)
+    r = hash_once (path, digest, st);
+  if (r == 1)
+    ov_error ("%s: the base image changed while its identity was computed "
+              "(is something writing it?)", path);
+  return r == 0 ? 0 : -1;
+}
+
+static int
+hash_once (const char *path, uint8_t digest[32], struct ov_cow_stat *st)
 {
   struct ov_sha256 ctx;
   struct ov_cow_stat after;
@@ -69,8 +89,7 @@ ov_cow_file_sha256 (const char *path, uint8_t digest[32],
   if (ov_cow_stat_path (path, &after) == -1)
     goto out;
   if (!ov_cow_stat_equal (st, &after)) {
-    ov_error ("%s: the base image changed while its identity was computed "
-              "(is something writing it?)", path);
+    ret = 1;
     goto out;
   }
   ret = 0;
