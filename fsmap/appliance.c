@@ -304,11 +304,13 @@ ov_appliance_walk (const char *image, const char *format, uint64_t offset,
                 " mount -t %s -o ro,norecovery,nouuid \"$L\" /sysroot/m 2>/tmp/mount.err"
                 " && { ok=1; break; }; sleep 1; done; "
                 "if [ -z \"$ok\" ]; then cat /tmp/mount.err; dmesg | tail -n 3;"
+                " echo \"device $(blockdev --getsize64 '%s') bytes, at the offset:\";"
+                " od -A d -c -N 16 \"$L\";"
                 " losetup -d \"$L\"; exit 1; fi; "
                 "/sysroot/ovscan-fs-walk /sysroot/m /sysroot/walk.out 2>&1; rc=$?; "
                 "umount /sysroot/m; losetup -d \"$L\"; "
                 "[ $rc = 0 ] && echo OVSCAN-WALK-OK",
-                offset, size, dev, fstype) == -1) {
+                offset, size, dev, fstype, dev) == -1) {
     script = NULL;
     ov_error_errno (errno, "appliance");
     goto out;

@@ -73,9 +73,10 @@ LIST
 grep -q '^Filesystems: 3 scanned (p1 ext4, vg0/root ext4, vg0/home xfs)' "$T/scan.out" || fail "summary"
 grep -q '^Errors: 0$' "$T/scan.out" || fail "no errors expected"
 # Content read host-side equals the file (hard link: one file, two paths).
-"$FSMAP_DUMP" --format raw --cat "vg0/home:/alice/notes-link.txt" "$T/vm.raw" > "$T/notes" 2>/dev/null
+"$FSMAP_DUMP" --format raw --cat "vg0/home:/alice/notes-link.txt" "$T/vm.raw" > "$T/notes" 2> "$T/cat.err" ||
+  { cat "$T/cat.err"; fail "fsmap-dump --cat"; }
 cmp "$T/notes" "$T/home/alice/notes.txt" || fail "XFS content read through fsmap differs"
-"$FSMAP_DUMP" --format raw "$T/vm.raw" > "$T/dump" 2>/dev/null
+"$FSMAP_DUMP" --format raw "$T/vm.raw" > "$T/dump" 2> "$T/dump.err" || { cat "$T/dump.err"; fail "fsmap-dump"; }
 n=$(awk -F'\t' '$1=="path" && $3 ~ /^vg0\/home:\/alice\/files\//' "$T/dump" | wc -l)
 [ "$n" -ge 150 ] || fail "XFS walk listed $n of the populated files"
 
