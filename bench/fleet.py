@@ -7,6 +7,7 @@ writes OUT_PREFIX.json and OUT_PREFIX.md from the raw outputs in RUN_DIR.
 import json
 import os
 import re
+import sqlite3
 import statistics
 import sys
 
@@ -56,6 +57,15 @@ def main():
         "oracle_incremental_total_s": round(sum(o2), 1),
         "layers_bytes": layers, "base_bytes": base_bytes,
     }
+    db = os.path.join(run, "state.db")
+    r["state_db_bytes"] = sum(os.path.getsize(db + x) for x in ("", "-wal") if os.path.exists(db + x))
+    con = sqlite3.connect(db)
+    r["verdict_cache_rows"], r["verdict_cache_hits"] = con.execute(
+        "select count(*), coalesce(sum(hits), 0) from verdict_cache").fetchone()
+    r["base_scans"] = con.execute(
+        "select count(*) from polls p join disks d on d.id = p.disk_id where d.tracker = 'base'").fetchone()[0]
+    r["vm_first_poll_median_s"] = statistics.median(v["duration_s"] for v in vms1) if vms1 else 0
+    r["vm_incremental_poll_median_s"] = statistics.median(v["duration_s"] for v in vms2) if vms2 else 0
     r["speedup_vs_clamscan"] = round(r["clamscan_r_fleet_s_extrapolated"] / r["first_poll_wall_s"], 2)
     r["ratio_vs_oracle"] = round(r["first_poll_wall_s"] / r["oracle_total_s"], 3)
     r["incremental_ratio_vs_oracle"] = round(r["incremental_poll_wall_s"] / max(r["oracle_incremental_total_s"], 1e-9), 3)
@@ -78,6 +88,12 @@ def main():
     md.append("| oracle: %d x clamscan --file-list | %.1f | ratio %.2fx |" % (n, r["oracle_incremental_total_s"], r["incremental_ratio_vs_oracle"]))
     md.append("| extra disk space of all VM layers | %.1f MiB | %.2f%% of the base's %.1f MiB, %.1f MiB per VM |"
               % (layers / 2**20, 100.0 * layers / base_bytes, base_bytes / 2**20, layers / 2**20 / n))
+    md.append("| base scans recorded in the state db | %d | verdict cache: %d entries, %d hits |"
+              % (r["base_scans"], r["verdict_cache_rows"], r["verdict_cache_hits"]))
+    md.append("| per-VM poll, median | %.2f / %.2f | first / incremental (seconds, from the poll records) |"
+              % (r["vm_first_poll_median_s"], r["vm_incremental_poll_median_s"]))
+    md.append("| state database | %.1f MiB | base + %d VMs (each VM's file rows are a copy of the base's) |"
+              % (r["state_db_bytes"] / 2**20, n))
     with open(prefix + ".md", "w") as f:
         f.write("\n".join(md) + "\n")
 
