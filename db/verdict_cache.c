@@ -3,6 +3,8 @@
 #include "db/internal.h"
 #include "db/verdict_cache.h"
 
+#include <string.h>
+
 #include "common/cleanup.h"
 #include "common/error.h"
 
@@ -38,9 +40,17 @@ ov_state_verdict_cache_put (struct ov_state *st, const uint8_t digest[32],
                             const char *sig_version, const char *verdict,
                             const char *signature)
 {
-  CLEANUP_STMT_FINALIZE sqlite3_stmt *s =
-    ov_db_prepare (st, "INSERT OR IGNORE INTO verdict_cache (sha256,"
-                   " sig_version, verdict, signature) VALUES (?1, ?2, ?3, ?4)");
+  CLEANUP_STMT_FINALIZE sqlite3_stmt *s = NULL;
+
+  /* OR IGNORE would also swallow the CHECK: refuse other verdicts here. */
+  if (verdict == NULL || (strcmp (verdict, "clean") != 0 &&
+                          strcmp (verdict, "infected") != 0)) {
+    ov_error ("%s: verdict cache: '%s' is not a verdict to cache", st->path,
+              verdict ? verdict : "(null)");
+    return -1;
+  }
+  s = ov_db_prepare (st, "INSERT OR IGNORE INTO verdict_cache (sha256,"
+                     " sig_version, verdict, signature) VALUES (?1, ?2, ?3, ?4)");
   if (s == NULL)
     return -1;
   sqlite3_bind_blob (s, 1, digest, 32, SQLITE_STATIC);
