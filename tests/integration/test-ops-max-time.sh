@@ -2,8 +2,8 @@
 # --max-time: a run whose budget runs out starts no new disk, names the
 # disks it left (exit 2), and they keep every write: the next run (no
 # budget) polls exactly those and finds a file written before the first run.
-# OVSCAN_TEST_POLL_DELAY=1.2 makes each disk take > 1.2 s, so a 2 s budget
-# is spent after exactly two disks.
+# OVSCAN_TEST_POLL_DELAY=2 makes each disk take > 2 s, so a 3.5 s budget
+# is spent after exactly two disks (unless one poll takes over 1.5 s).
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/../lib/guest.sh"
 source "$(dirname "$0")/../lib/ops.sh"
@@ -18,13 +18,13 @@ for n in d1 d2 d3 d4; do ops_write $n "home/$n.txt" "written to $n"; done
 ops_write d4 tmp/eicar.com "$EICAR"
 
 set +e
-OVSCAN_TEST_POLL_DELAY=1.2 "${O[@]}" poll --all --test-signatures --max-time 2s \
+OVSCAN_TEST_POLL_DELAY=2 "${O[@]}" poll --all --test-signatures --max-time 3.5s \
   > "$T/run1.out" 2> "$T/run1.err"
 status=$?
 set -e
 cat "$T/run1.out" "$T/run1.err" >&2
 expect_eq "$status" 2 "budget spent: exit status"
-grep -q -- "--max-time 2s spent after 2 of 4 disks; not polled, left dirty for the next run: d3, d4" \
+grep -q -- "--max-time 3.5s spent after 2 of 4 disks; not polled, left dirty for the next run: d3, d4" \
   "$T/run1.err" || fail "left disks not named"
 [ ! -s "$T/run1.out" ] || fail "quiet (stdout not a TTY) run printed: $(cat "$T/run1.out")"
 expect_eq "$(ops_polls d1)/$(ops_polls d2)/$(ops_polls d3)/$(ops_polls d4)" 2/2/1/1 \
