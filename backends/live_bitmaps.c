@@ -25,15 +25,6 @@ bitmap_args (const char *node, const char *name)
   return a;
 }
 
-static json_object *
-action (const char *type, json_object *data)
-{
-  json_object *a = json_object_new_object ();
-  json_object_object_add (a, "type", json_object_new_string (type));
-  json_object_object_add (a, "data", data);
-  return a;
-}
-
 int
 ov_live_bitmap_remove (struct ov_qmp *q, const char *node, const char *name)
 {
@@ -58,10 +49,10 @@ ov_live_bitmap_merge_back (struct ov_qmp *q, const char *node,
   json_object_object_add (merge, "node", json_object_new_string (node));
   json_object_object_add (merge, "target", json_object_new_string (into));
   json_object_object_add (merge, "bitmaps", sources);
-  json_object_array_add (actions, action ("block-dirty-bitmap-enable",
+  json_object_array_add (actions, ov_qmp_action ("block-dirty-bitmap-enable",
                                           bitmap_args (node, into)));
-  json_object_array_add (actions, action ("block-dirty-bitmap-merge", merge));
-  json_object_array_add (actions, action ("block-dirty-bitmap-remove",
+  json_object_array_add (actions, ov_qmp_action ("block-dirty-bitmap-merge", merge));
+  json_object_array_add (actions, ov_qmp_action ("block-dirty-bitmap-remove",
                                           bitmap_args (node, from)));
   json_object_object_add (args, "actions", actions);
   if (ov_qmp_execute (q, "transaction", args, NULL) == -1) {

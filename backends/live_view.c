@@ -22,19 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/error.h"
-
-static json_object *
-action (const char *type, json_object *data)
-{
-  json_object *a = json_object_new_object ();
-  json_object_object_add (a, "type", json_object_new_string (type));
-  json_object_object_add (a, "data", data);
-  return a;
-}
+#include "common/units.h"
 
 static json_object *
 str_args (const char *key, const char *value)
@@ -232,18 +225,18 @@ switch_and_freeze (struct ov_qmp *q, const struct ov_live_names *n,
   json_object_object_add (add, "name", json_object_new_string (successor));
   json_object_object_add (add, "granularity", json_object_new_int64 (granularity));
   json_object_object_add (add, "persistent", json_object_new_boolean (1));
-  json_object_array_add (actions, action ("block-dirty-bitmap-add", add));
+  json_object_array_add (actions, ov_qmp_action ("block-dirty-bitmap-add", add));
   if (frozen) {
     json_object *dis = json_object_new_object ();
     json_object_object_add (dis, "node", json_object_new_string (node->node_name));
     json_object_object_add (dis, "name", json_object_new_string (frozen));
-    json_object_array_add (actions, action ("block-dirty-bitmap-disable", dis));
+    json_object_array_add (actions, ov_qmp_action ("block-dirty-bitmap-disable", dis));
   }
   json_object_object_add (backup, "job-id", json_object_new_string (n->job_id));
   json_object_object_add (backup, "device", json_object_new_string (node->node_name));
   json_object_object_add (backup, "target", json_object_new_string (n->fleece_node));
   json_object_object_add (backup, "sync", json_object_new_string ("none"));
-  json_object_array_add (actions, action ("blockdev-backup", backup));
+  json_object_array_add (actions, ov_qmp_action ("blockdev-backup", backup));
   json_object_object_add (args, "actions", actions);
   return ov_qmp_execute (q, "transaction", args, NULL);
 }
@@ -290,6 +283,39 @@ add_export (struct ov_qmp *q, const struct ov_live_names *n, const char *frozen)
   return ov_qmp_execute (q, "block-export-add", args, NULL);
 }
 
+/* QEMU 7.2's backup job fails the GUEST's write when it cannot copy the
+ * old cluster into the fleece file (its copy-before-write filter is made
+ * with on-cbw-error=break-guest-write, which blockdev-backup cannot
+ * change).  So the view starts only if the fleece file can grow to the
+ * whole disk (the worst case: the guest overwrites every cluster during the
+ * poll), plus 1% for qcow2 metadata, unless OVSCAN_LIVE_RESERVE says how
+ * many bytes the operator accepts as enough. */
+static int
+check_room (const struct ov_live_names *n, const struct ov_live_node *node)
+{
+  const char *env = getenv ("OVSCAN_LIVE_RESERVE");
+  uint64_t need = node->virtual_size + node->virtual_size / 100, avail;
+  struct statvfs sv;
+
+  if (env && *env && ov_parse_size (env, &need) == -1) {
+    ov_error_prefix ("OVSCAN_LIVE_RESERVE");
+    return -1;
+  }
+  if (statvfs (n->dir, &sv) == -1) {
+    ov_error_errno (errno, "statvfs %s", n->dir);
+    return -1;
+  }
+  avail = (uint64_t) sv.f_bavail * sv.f_frsize;
+  if (avail < need) {
+    ov_error ("%s has %" PRIu64 " bytes free, the fleece file may need %"
+              PRIu64 " (a guest write fails if its old data cannot be copied "
+              "there): free space, set OVSCAN_LIVE_DIR elsewhere, or accept "
+              "less with OVSCAN_LIVE_RESERVE=BYTES", n->dir, avail, need);
+    return -1;
+  }
+  return 0;
+}
+
 int
 ov_live_view_start (struct ov_qmp *q, const struct ov_live_names *n,
                     const struct ov_live_node *node, const char *frozen,
@@ -297,7 +323,8 @@ ov_live_view_start (struct ov_qmp *q, const struct ov_live_names *n,
 {
   char saved[4096];
 
-  if (ov_live_create_fleece_file (n->fleece_file, node->virtual_size) == -1)
+  if (check_room (n, node) == -1 ||
+      ov_live_create_fleece_file (n->fleece_file, node->virtual_size) == -1)
     return -1;
   if (add_fleece_node (q, n, node) == -1) {
     ov_error_prefix ("node %s: adding the fleece node", node->node_name);

@@ -49,6 +49,15 @@ now_ms (void)
 }
 
 json_object *
+ov_qmp_action (const char *type, json_object *data)
+{
+  json_object *a = json_object_new_object ();
+  json_object_object_add (a, "type", json_object_new_string (type));
+  json_object_object_add (a, "data", data);
+  return a;
+}
+
+json_object *
 ov_json_get (json_object *obj, const char *key)
 {
   json_object *v = NULL;

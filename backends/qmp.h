@@ -81,6 +81,10 @@ int ov_qmp_wait_event (struct ov_qmp *q, const char *name,
 /* Drop every queued event. */
 void ov_qmp_clear_events (struct ov_qmp *q);
 
+/* {"type": TYPE, "data": DATA} — one action of a "transaction" (DATA is
+ * consumed). */
+json_object *ov_qmp_action (const char *type, json_object *data);
+
 /* Small helpers for reading replies: NULL / 0 / false when absent or of
  * another type. */
 json_object *ov_json_get (json_object *obj, const char *key);

@@ -264,7 +264,8 @@ print_disk (void *opaque, const struct ov_disk_record *r)
     ov_poll_record_clear (&p);
   }
   ov_state_count_files (st, r->id, &files, &runs);
-  printf ("%-20s %-7s %-6s %-16s %8llu  %s\n", r->name, r->tracker, r->format,
+  printf ("%-20s %-7s %-6s %-16s %8llu  %s\n", r->name,
+          r->qmp_socket ? "live" : r->tracker, r->format,
           when, (unsigned long long) files, r->image);
   /* Inspected disks (ovscan inspect): their OS on a line of its own. */
   if (ov_state_os_summary (st, r->id, &os) == 0 && os)

@@ -14,6 +14,7 @@
 #     clear error, nothing changed; once released, the poll goes on
 #   - someone else's NBD server already runs in the VM: clear error naming
 #     --nbd-socket; once it stops, the poll goes on
+#   - no room on the host for the fleece file: refused, nothing changed
 # After every poll, successful or not, the VM holds no ovscan export, node or
 # job once the next poll has run, and exactly one ovscan bitmap.
 source "$(dirname "$0")/../functions.sh"
@@ -173,5 +174,14 @@ live_qsd_qmp "$Q" '{"execute":"nbd-server-stop"}' >/dev/null
   fail "poll after the foreign server left: $(cat "$T/p11.err")"
 assert_tidy "after the foreign objects"
 echo "taken bitmap, foreign NBD server: ok"
+
+# ---- 7. no room for the fleece file: refused before anything changes ----
+before=$(polls)
+OVSCAN_LIVE_RESERVE=1000000T "${O[@]}" poll vm --full --json --test-signatures > /dev/null \
+  2> "$T/p12.err" && fail "poll without room for the fleece file succeeded"
+grep -q "bytes free, the fleece file may need" "$T/p12.err" || fail "no room: $(cat "$T/p12.err")"
+expect_eq "$(polls)" "$before" "nothing committed (no room)"
+assert_tidy "after the refused poll (no room)"
+echo "no room for the fleece file: ok"
 live_qsd_stop "$Q"
 echo PASS

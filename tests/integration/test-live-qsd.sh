@@ -49,6 +49,7 @@ fi
 grep -q "needs a qcow2 node\|need a qcow2 node" "$T/err" || fail "file node: $(cat "$T/err")"
 "${O[@]}" add vm --qmp "$D/qmp.sock" --node fmt0 --nbd-socket "$D/nbd.sock" ||
   fail "add --qmp"
+"${O[@]}" list | grep -q "^vm  *live  *qcow2 .*qmp:$D/qmp.sock" || fail "list: $("${O[@]}" list)"
 
 # ---- polls while the writer writes ----
 : > "$T/times"

@@ -10,34 +10,41 @@
 #                                  ovscan bitmap on fmt0 and it records, and
 #                                  DIR holds nothing but lock files
 
-live_node_bitmaps () {
-  guest_qmp "$1" '{"execute":"query-named-block-nodes","arguments":{"flat":true}}' |
-    python3 -c '
+# Parsers of query-named-block-nodes / query-block-exports / query-jobs
+# replies (JSON on stdin), shared by the guest.sh and the bare-qsd helpers.
+_live_bitmaps_of () {
+  python3 -c '
 import json, sys
 for n in json.load(sys.stdin):
     if n["node-name"] != sys.argv[1]:
         continue
     for b in n.get("dirty-bitmaps", []):
         if b.get("name", "").startswith("ovscan-"):
-            print("%s:%s:%d" % (b["name"], "rec" if b["recording"] else "off", b["count"]))' "$2"
+            print("%s:%s:%d%s" % (b["name"], "rec" if b["recording"] else "off", b["count"],
+                                  ":inconsistent" if b.get("inconsistent") else ""))' "$1"
 }
 
-live_strays () {
-  {
-    guest_qmp "$1" '{"execute":"query-block-exports"}' | python3 -c '
+_live_ovscan_ids () {    # KIND KEY
+  python3 -c '
 import json, sys
 for e in json.load(sys.stdin):
-    if e["id"].startswith("ovscan-"): print("export", e["id"])'
-    guest_qmp "$1" '{"execute":"query-named-block-nodes","arguments":{"flat":true}}' | python3 -c '
-import json, sys
-for n in json.load(sys.stdin):
-    if n["node-name"].startswith("ovscan-"): print("node", n["node-name"])'
-    guest_qmp "$1" '{"execute":"query-jobs"}' | python3 -c '
-import json, sys
-for j in json.load(sys.stdin):
-    if j["id"].startswith("ovscan-"): print("job", j["id"])'
-  }
+    if e[sys.argv[2]].startswith("ovscan-"): print(sys.argv[1], e[sys.argv[2]])' "$1" "$2"
 }
+
+# QMP_FN TARGET: the strays through QMP_FN (guest_qmp or live_qsd_qmp).
+_live_strays_via () {
+  "$1" "$2" '{"execute":"query-block-exports"}' | _live_ovscan_ids export id
+  "$1" "$2" '{"execute":"query-named-block-nodes","arguments":{"flat":true}}' |
+    _live_ovscan_ids node node-name
+  "$1" "$2" '{"execute":"query-jobs"}' | _live_ovscan_ids job id
+}
+
+live_node_bitmaps () {
+  guest_qmp "$1" '{"execute":"query-named-block-nodes","arguments":{"flat":true}}' |
+    _live_bitmaps_of "$2"
+}
+
+live_strays () { _live_strays_via guest_qmp "$1"; }
 
 live_assert_clean () {
   local mnt=$1 dir=$2 what=$3 strays bitmaps files
@@ -97,29 +104,10 @@ live_qsd_kill () {
   rm -f "$1/qsd.pid"
 }
 
-# Like live_strays / live_node_bitmaps, for a bare qsd in DIR.
-live_qsd_strays () {
-  live_qsd_qmp "$1" '{"execute":"query-block-exports"}' | python3 -c '
-import json, sys
-for e in json.load(sys.stdin): print("export", e["id"])'
-  live_qsd_qmp "$1" '{"execute":"query-named-block-nodes","arguments":{"flat":true}}' | python3 -c '
-import json, sys
-for n in json.load(sys.stdin):
-    if n["node-name"].startswith("ovscan-"): print("node", n["node-name"])'
-  live_qsd_qmp "$1" '{"execute":"query-jobs"}' | python3 -c '
-import json, sys
-for j in json.load(sys.stdin): print("job", j["id"])'
-}
+# Like live_strays / live_node_bitmaps, for a bare qsd (or VM) in DIR.
+live_qsd_strays () { _live_strays_via live_qsd_qmp "$1"; }
 
 live_qsd_bitmaps () {
   live_qsd_qmp "$1" '{"execute":"query-named-block-nodes","arguments":{"flat":true}}' |
-    python3 -c '
-import json, sys
-for n in json.load(sys.stdin):
-    if n["node-name"] != sys.argv[1]:
-        continue
-    for b in n.get("dirty-bitmaps", []):
-        if b.get("name", "").startswith("ovscan-"):
-            print("%s:%s:%d%s" % (b["name"], "rec" if b["recording"] else "off", b["count"],
-                                  ":inconsistent" if b.get("inconsistent") else ""))' "${2:-fmt0}"
+    _live_bitmaps_of "${2:-fmt0}"
 }
