@@ -57,6 +57,31 @@ private_dir (const char *dir)
   return 0;
 }
 
+/* nbd+unix:///EXPORT?socket=PATH with PATH percent-encoded (a socket
+ * path given with --nbd-socket may hold '&', '#', '%' or spaces). */
+static char *
+view_uri (const char *export_name, const char *socket)
+{
+  static const char keep[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                             "0123456789/._-~";
+  size_t len = strlen (socket);
+  char *enc = malloc (3 * len + 1), *p = enc, *uri;
+
+  if (enc == NULL)
+    return NULL;
+  for (; *socket; socket++) {
+    if (strchr (keep, *socket))
+      *p++ = *socket;
+    else
+      p += sprintf (p, "%%%02X", (unsigned char) *socket);
+  }
+  *p = '\0';
+  if (asprintf (&uri, "nbd+unix:///%s?socket=%s", export_name, enc) == -1)
+    uri = NULL;
+  free (enc);
+  return uri;
+}
+
 int
 ov_live_names_init (struct ov_live_names *n, const char *qmp_socket,
                     const char *key, const char *nbd_socket)
@@ -92,9 +117,7 @@ ov_live_names_init (struct ov_live_names *n, const char *qmp_socket,
     ov_live_names_free (n);
     return -1;
   }
-  if (asprintf (&n->view_uri, "nbd+unix:///%s?socket=%s", n->export_name,
-                n->nbd_socket) == -1) {
-    n->view_uri = NULL;
+  if ((n->view_uri = view_uri (n->export_name, n->nbd_socket)) == NULL) {
     ov_error ("out of memory");
     ov_live_names_free (n);
     return -1;
