@@ -122,6 +122,26 @@ guestfs_message (void)
   return e ? e : "unknown libguestfs error";
 }
 
+/* Each drive is labelled (letters only, as libguestfs wants): the device
+ * names inside the appliance (/dev/sdX) depend on the order the guest
+ * kernel finds its disks, which under load is not the order they were
+ * added (seen here: the appliance's own 4 GiB root disk as /dev/sda). */
+static void
+drive_label (size_t index, char out[16])
+{
+  char digits[8];
+  size_t n = 0;
+
+  do {
+    digits[n++] = (char) ('a' + index % 26);
+    index /= 26;
+  } while (index && n < sizeof digits - 1);
+  memcpy (out, "ovscan", 6);
+  for (size_t i = 0; i < n; i++)
+    out[6 + i] = digits[n - 1 - i];
+  out[6 + n] = '\0';
+}
+
 /* A launched appliance with `image` attached; its drive index in *index. */
 static int
 ensure_launched (const char *image, const char *format, int *index)
@@ -152,13 +172,17 @@ ensure_launched (const char *image, const char *format, int *index)
   if (guestfs_parse_environment (g) == -1)
     goto err;
   for (i = 0; i < ndrives; i++) {
+    char label[16];
+    drive_label (i, label);
     if (drives[i].format
         ? guestfs_add_drive_opts (g, drives[i].image,
                                   GUESTFS_ADD_DRIVE_OPTS_READONLY, 1,
+                                  GUESTFS_ADD_DRIVE_OPTS_LABEL, label,
                                   GUESTFS_ADD_DRIVE_OPTS_FORMAT,
                                   drives[i].format, -1) == -1
         : guestfs_add_drive_opts (g, drives[i].image,
                                   GUESTFS_ADD_DRIVE_OPTS_READONLY, 1,
+                                  GUESTFS_ADD_DRIVE_OPTS_LABEL, label,
                                   -1) == -1)
       goto err;
   }
@@ -175,26 +199,27 @@ ensure_launched (const char *image, const char *format, int *index)
   return -1;
 }
 
+/* The appliance's device of drive `index`, found by its label. */
 static char *
 drive_device (int index)
 {
-  char **devs = guestfs_list_devices (g);
-  char *dev = NULL;
-  size_t i, n = 0;
+  char **pairs = guestfs_list_disk_labels (g);
+  char label[16], *dev = NULL;
+  size_t i;
 
-  if (devs == NULL) {
-    ov_error ("libguestfs list_devices: %s", guestfs_message ());
+  if (pairs == NULL) {
+    ov_error ("libguestfs list_disk_labels: %s", guestfs_message ());
     return NULL;
   }
-  while (devs[n])
-    n++;
-  if ((size_t) index < n)
-    dev = strdup (devs[index]);
-  else
-    ov_error ("libguestfs: drive %d not in the appliance (%zu devices)", index, n);
-  for (i = 0; i < n; i++)
-    free (devs[i]);
-  free (devs);
+  drive_label ((size_t) index, label);
+  for (i = 0; pairs[i] && pairs[i + 1]; i += 2)
+    if (strcmp (pairs[i], label) == 0 && dev == NULL)
+      dev = strdup (pairs[i + 1]);
+  if (dev == NULL)
+    ov_error ("libguestfs: drive %d (label %s) not in the appliance", index, label);
+  for (i = 0; pairs[i]; i++)
+    free (pairs[i]);
+  free (pairs);
   return dev;
 }
 

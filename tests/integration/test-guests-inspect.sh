@@ -3,7 +3,8 @@
 # to look like a Debian install: /etc/os-release, /etc/hostname and an
 # /etc/fstab naming /boot (p1 ext4), / (vg0/root ext4) and /home (vg0/home
 # XFS) by UUID.
-#   inspect   `ovscan inspect vm` finds Debian 12, hostname guest1, the three
+#   inspect   `ovscan inspect vm` finds Debian 12 (libguestfs takes the
+#             product name from /etc/debian_version), hostname guest1, the three
 #             mountpoints mapped to fsmap's filesystems; cached (--show
 #             needs no appliance).
 #   paths     the first poll reports EICARs planted in each filesystem at
@@ -15,20 +16,9 @@
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/../lib/guest.sh"
 source "$(dirname "$0")/../lib/lvm.sh"
-requires_root
-requires qemu-img --version
-requires qemu-storage-daemon --version
-requires nbdfuse --version
-requires sgdisk --version
-requires pvcreate --version
-requires mkfs.xfs -V
+lvm_test_requires
 requires uuidgen --version
-requires python3 --version
-grep -qw xfs /proc/filesystems || { echo "SKIP: the kernel cannot mount XFS (needed to fill the image)" >&2; exit 77; }
-ldd "$OVSCAN" | grep -q libguestfs || { echo "SKIP: ovscan was built without libguestfs" >&2; exit 77; }
-ls /boot/vmlinuz-* >/dev/null 2>&1 || { echo "SKIP: no kernel in /boot for the libguestfs appliance (install linux-image-amd64)" >&2; exit 77; }
-export LIBGUESTFS_BACKEND_SETTINGS=${LIBGUESTFS_BACKEND_SETTINGS-force_tcg}
-export OVSCAN_FS_WALK=${OVSCAN_FS_WALK:-$(dirname "$OVSCAN")/ovscan-fs-walk}
+lvm_appliance_env
 
 eicar='X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'
 O=("$OVSCAN" --state "$T/state.db")
@@ -72,17 +62,17 @@ cat "$T/inspect.json"
 python3 - "$T/inspect.json" <<'PY' || fail "inspection result"
 import json, sys
 o = json.loads(open(sys.argv[1]).read())
-assert o["os"] == "linux" and o["distro"] == "debian" and o["version"] == "12.0", o
+assert o["os"] == "linux" and o["distro"] == "debian" and o["version"].startswith("12."), o
 assert o["hostname"] == "guest1", o
 m = {x["fs"]: x["mountpoint"] for x in o["mounts"]}
 assert m == {"vg0/root": "/", "p1": "/boot", "vg0/home": "/home"}, m
 PY
 OVSCAN_NO_APPLIANCE=1 "${O[@]}" inspect vm --show > "$T/show1" || fail "inspect --show"
-grep -q '^vm: Debian GNU/Linux 12 (bookworm) (linux debian 12.0), hostname guest1' "$T/show1" ||
+grep -Eq '^vm: .+ \(linux debian 12\.[0-9]+\), hostname guest1$' "$T/show1" ||
   { cat "$T/show1"; fail "cached inspection"; }
 "${O[@]}" list > "$T/list" || fail "list"
 cat "$T/list"
-grep -q 'Debian GNU/Linux 12 (bookworm), host guest1' "$T/list" || fail "list shows the OS"
+grep -Eq '^ +os: .+, host guest1$' "$T/list" || fail "list shows the OS"
 
 # First poll: guest paths.
 set +e

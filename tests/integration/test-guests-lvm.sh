@@ -15,15 +15,7 @@
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/../lib/guest.sh"
 source "$(dirname "$0")/../lib/lvm.sh"
-requires_root
-requires qemu-img --version
-requires qemu-storage-daemon --version
-requires nbdfuse --version
-requires sgdisk --version
-requires pvcreate --version
-requires mkfs.xfs -V
-requires python3 --version
-grep -qw xfs /proc/filesystems || { echo "SKIP: the kernel cannot mount XFS (needed to fill the image)" >&2; exit 77; }
+lvm_test_requires
 
 WORKLOAD="$OVSCAN_SOURCE_DIR/tests/lib/workload.py"
 eicar='X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'

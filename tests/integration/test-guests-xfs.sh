@@ -12,24 +12,12 @@
 #          the appliance; a quiet poll does not either.
 #   run    `poll --all` over two disks whose XFS both changed: the appliance
 #          starts once for both.
-# Nested KVM does not work on the test machine: LIBGUESTFS_BACKEND_SETTINGS
-# defaults to force_tcg here (set it to "" to use KVM).
+# LIBGUESTFS_BACKEND_SETTINGS defaults to force_tcg (tests/lib/lvm.sh).
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/../lib/guest.sh"
 source "$(dirname "$0")/../lib/lvm.sh"
-requires_root
-requires qemu-img --version
-requires qemu-storage-daemon --version
-requires nbdfuse --version
-requires sgdisk --version
-requires pvcreate --version
-requires mkfs.xfs -V
-requires python3 --version
-grep -qw xfs /proc/filesystems || { echo "SKIP: the kernel cannot mount XFS (needed to write the guest)" >&2; exit 77; }
-ldd "$OVSCAN" | grep -q libguestfs || { echo "SKIP: ovscan was built without libguestfs" >&2; exit 77; }
-ls /boot/vmlinuz-* >/dev/null 2>&1 || { echo "SKIP: no kernel in /boot for the libguestfs appliance (install linux-image-amd64)" >&2; exit 77; }
-export LIBGUESTFS_BACKEND_SETTINGS=${LIBGUESTFS_BACKEND_SETTINGS-force_tcg}
-export OVSCAN_FS_WALK=${OVSCAN_FS_WALK:-$(dirname "$OVSCAN")/ovscan-fs-walk}
+lvm_test_requires
+lvm_appliance_env
 
 WORKLOAD="$OVSCAN_SOURCE_DIR/tests/lib/workload.py"
 eicar='X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'

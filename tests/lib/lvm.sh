@@ -113,3 +113,33 @@ lvm_guest_disk () {
   dd if="$tmp/home" of="$raw" bs=1M seek=$((ext >> 20)) conv=notrunc status=none
   rm -rf "$tmp"
 }
+
+# lvm_test_requires: skip (exit 77, saying why) unless this machine can build
+# and write LVM guests: root, qemu-img, qemu-storage-daemon, nbdfuse, sgdisk,
+# lvm2, mkfs.xfs, python3, and a kernel that mounts XFS.  Needs
+# tests/functions.sh.
+lvm_test_requires () {
+  requires_root
+  requires qemu-img --version
+  requires qemu-storage-daemon --version
+  requires nbdfuse --version
+  requires sgdisk --version
+  requires pvcreate --version
+  requires mkfs.xfs -V
+  requires python3 --version
+  grep -qw xfs /proc/filesystems ||
+    { echo "SKIP: the kernel cannot mount XFS (needed to write the guest)" >&2; exit 77; }
+}
+
+# lvm_appliance_env: skip unless $OVSCAN has libguestfs and /boot has a
+# kernel for its appliance; LIBGUESTFS_BACKEND_SETTINGS defaults to
+# force_tcg (nested KVM does not work on the test machine; set it to "" to
+# use KVM) and OVSCAN_FS_WALK to the helper built next to $OVSCAN.
+lvm_appliance_env () {
+  ldd "$OVSCAN" | grep -q libguestfs ||
+    { echo "SKIP: ovscan was built without libguestfs" >&2; exit 77; }
+  ls /boot/vmlinuz-* >/dev/null 2>&1 ||
+    { echo "SKIP: no kernel in /boot for the libguestfs appliance (install linux-image-amd64)" >&2; exit 77; }
+  export LIBGUESTFS_BACKEND_SETTINGS=${LIBGUESTFS_BACKEND_SETTINGS-force_tcg}
+  export OVSCAN_FS_WALK=${OVSCAN_FS_WALK:-$(dirname "$OVSCAN")/ovscan-fs-walk}
+}
