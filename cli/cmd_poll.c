@@ -13,6 +13,8 @@
  *   one object per disk ("poll", "skipped", "error") and per detection
  *   ("detection"), keys in ovscan(1); --log syslog: a copy to syslog.
  * - --on-detect CMD runs once per new detection (cli/on_detect.c).
+ * - Pieces: cli/poll_run.h (the run's state), cli/poll_events.c (what it
+ *   reports), cli/poll_settings.c (each disk's settings).
  * - With --all, then the rolling rescan within --rescan-budget
  *   (cli/poll_rescan.c).
  * - Settings: defaults < config file (cli/config.c) < its [vm NAME] section
@@ -20,11 +22,10 @@
  * Exit status: 0 nothing found, 1 something found, 2 a disk failed or was
  * left unpolled (1 wins).
  */
-#include "cli/cli.h"
+#include "cli/poll_run.h"
 
 #include <inttypes.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -33,17 +34,12 @@
 #include "cli/config.h"
 #include "cli/fleet.h"
 #include "cli/guest_refresh.h"
-#include "cli/on_detect.h"
 #include "cli/oplog.h"
 #include "cli/poll_output.h"
 #include "cli/poll_rescan.h"
 #include "cli/signals.h"
-#include "cli/table_output.h"
-#include "common/cleanup.h"
 #include "common/clock.h"
 #include "common/error.h"
-#include "common/quote.h"
-#include "db/detection_history.h"
 #include "db/inspection.h"
 #include "fsmap/appliance.h"
 #include "scanner/poll.h"
@@ -83,207 +79,29 @@ OV_ENGINE_OPTIONS_HELP
 "scanned.\n");
 }
 
-/* One run over several disks. */
-struct run {
-  struct ov_state *st;
-  struct ov_engine_options eo;
-  struct ov_engine_loader engine;
-  bool json, quiet;
-  bool cmdline_filesize, cmdline_scansize;
-  const char *on_detect;         /* --on-detect, or NULL */
-  ov_cli_strings excludes;       /* --exclude (they replace the config's) */
-  double max_time, started;      /* budget in s (0: none), monotonic start */
-  int status;
-  unsigned polled, new_detections;
-};
-
-/* Per-disk context of the callbacks. */
-struct disk_ctx {
-  struct run *run;
-  const struct ov_disk_record *rec;
-  const struct ov_poll_record *poll;
-  const char *on_detect;
-  int warnings;
-  struct ov_inspection guest;  /* the disk's inspection: guest paths */
-  bool have_guest;
-};
-
-static void
-run_error (struct run *run, const char *fmt, ...)
-  __attribute__ ((format (printf, 2, 3)));
-
-static void
-run_error (struct run *run, const char *fmt, ...)
-{
-  char msg[4096];
-  va_list ap;
-  va_start (ap, fmt);
-  vsnprintf (msg, sizeof msg, fmt, ap);
-  va_end (ap);
-  ov_cli_error ("%s", msg);
-  ov_oplog (LOG_ERR, "%s", msg);
-  if (run->status == OV_EXIT_CLEAN)
-    run->status = OV_EXIT_ERROR;
-}
-
-/* {"type":TYPE,"vm":VM,KEY:WHY} for a disk not polled. */
-static void
-json_disk_line (const char *type, const char *vm, const char *key, const char *why)
-{
-  struct ov_row r = { .format = OV_REPORT_JSON };
-  ov_row_begin (&r);
-  ov_row_str (&r, "type", type);
-  ov_row_str (&r, "vm", vm);
-  ov_row_str (&r, key, why);
-  ov_row_end (&r);
-  fflush (stdout);
-}
-
-static void
-on_warning (void *opaque, bool is_error, const char *message)
-{
-  struct disk_ctx *d = opaque;
-  if (is_error)
-    d->warnings++;
-  /* Notices (a reformatted filesystem, a stale bitmap…) are rare and worth
-   * a mail: printed even when quiet. */
-  fprintf (stderr, "%s: %s: %s\n", ov_program_name, d->rec->name, message);
-  ov_oplog (is_error ? LOG_ERR : LOG_NOTICE, "%s: %s", d->rec->name, message);
-}
-
-static void
-print_detection (struct disk_ctx *d, const struct ov_poll_file *f,
-                 const char *quoted, bool is_new)
-{
-  /* Guest path when the disk was inspected (cli/guest_refresh.h). */
-  CLEANUP_FREE char *gpath = d->have_guest
-    ? ov_guest_display_path (&d->guest, f->fs_label, f->path) : NULL;
-  CLEANUP_FREE char *gquoted = gpath ? ov_quote_path (gpath) : NULL;
-
-  if (gquoted)
-    quoted = gquoted;
-  if (d->run->json) {
-    struct ov_row r = { .format = OV_REPORT_JSON };
-    ov_row_begin (&r);
-    ov_row_str (&r, "type", "detection");
-    ov_row_str (&r, "vm", d->rec->name);
-    ov_row_i64 (&r, "poll", d->poll->id);
-    ov_row_str (&r, "fs", f->fs_label);
-    ov_row_str (&r, "path", f->path);
-    ov_row_u64 (&r, "inode", f->inode);
-    ov_row_u64 (&r, "size", f->size);
-    ov_row_str (&r, "change", f->change);
-    ov_row_str (&r, "signature", f->signature);
-    ov_row_str (&r, "signature_version", d->poll->sig_version);
-    printf (",\"new\":%s", is_new ? "true" : "false");
-    ov_row_str (&r, "found_by", "poll");
-    ov_row_end (&r);
-  }
-  else
-    printf ("%s: %s: %s FOUND\n", d->rec->name, quoted, f->signature);
-  fflush (stdout);
-}
-
-static int
-detection_cb (void *opaque, const struct ov_poll_file *f)
-{
-  struct disk_ctx *d = opaque;
-  CLEANUP_FREE char *quoted = NULL;
-  int is_new;
-
-  if (f->signature == NULL || strcmp (f->verdict, "infected") != 0)
-    return 0;
-  quoted = ov_quote_path (f->path);
-  is_new = ov_state_detection_is_new (d->run->st, d->rec->id, d->poll->id,
-                                      f->fs_label, f->path, f->signature);
-  if (is_new == -1) {
-    run_error (d->run, "%s: %s", d->rec->name, ov_last_error ());
-    is_new = 1;                  /* rather one alert too many than none */
-  }
-  print_detection (d, f, quoted ? quoted : "?", is_new);
-  ov_oplog (LOG_ALERT, "%s: poll %" PRId64 ": %s: %s FOUND%s", d->rec->name,
-            d->poll->id, quoted ? quoted : "?", f->signature, is_new ? " (new)" : "");
-  if (is_new) {
-    struct ov_detection det = {
-      .vm = d->rec->name, .image = d->rec->image, .fs = f->fs_label,
-      .path = f->path, .signature = f->signature, .change = f->change,
-      .sig_version = d->poll->sig_version, .poll_id = d->poll->id,
-      .inode = f->inode, .size = f->size, .timeout = ov_config.on_detect_timeout,
-    };
-    d->run->new_detections++;
-    if (d->on_detect && ov_on_detect_run (d->on_detect, &det) == -1)
-      run_error (d->run, "%s: %s: %s", d->rec->name, quoted ? quoted : "?",
-                 ov_last_error ());
-  }
-  return 0;
-}
-
-static int
-append_all (ov_cli_strings *to, const ov_cli_strings *from)
-{
-  size_t i;
-  for (i = 0; i < from->len; i++)
-    if (ov_cli_strings_append (to, from->ptr[i]) == -1)
-      return -1;
-  return 0;
-}
-
-/* The settings of one disk: command line > [vm NAME] > global config.
- * Exclusions: --exclude, else the global ones plus the disk's (kept in
- * *excludes, which the caller resets).  -1 on ENOMEM. */
-static int
-disk_options (struct run *run, const char *name, struct ov_poll_options *o,
-              const char **on_detect, ov_cli_strings *excludes)
-{
-  const struct ov_config_vm *vm = ov_config_find_vm (name);
-
-  *o = (struct ov_poll_options) {
-    .limits = run->eo.limits, .workers = run->eo.threads, .engine = &run->engine,
-  };
-  *on_detect = run->on_detect ? run->on_detect : ov_config.on_detect;
-  if (run->excludes.len) {
-    if (append_all (excludes, &run->excludes) == -1)
-      return -1;
-  }
-  else if (append_all (excludes, &ov_config.excludes) == -1 ||
-           (vm && append_all (excludes, &vm->excludes) == -1))
-    return -1;
-  o->excludes = excludes->ptr;
-  o->nexcludes = excludes->len;
-  if (vm == NULL)
-    return 0;
-  if (vm->limits.has_max_filesize && !run->cmdline_filesize)
-    o->limits.max_filesize = vm->limits.max_filesize;
-  if (vm->limits.has_max_scansize && !run->cmdline_scansize)
-    o->limits.max_scansize = vm->limits.max_scansize;
-  if (vm->on_detect && run->on_detect == NULL)
-    *on_detect = vm->on_detect;
-  return 0;
-}
-
 /* Poll one registered disk whose lock this process holds.  The record is
  * read under the lock: another run may have just committed a poll. */
 static void
-poll_locked (struct run *run, const char *name, bool force_full)
+poll_locked (struct ov_poll_run *run, const char *name, bool force_full)
 {
   struct ov_disk_record rec = { 0 };
   struct ov_poll_outcome out;
   struct ov_poll_record p;
   struct ov_poll_options options;
-  struct disk_ctx d = { .run = run, .rec = &rec };
+  struct ov_poll_disk_ctx d = { .run = run, .rec = &rec };
   ov_cli_strings excludes = VECTOR_INIT;
   uint64_t base_infected;
   int r;
 
   r = ov_state_get_disk (run->st, name, &rec);
   if (r != 0) {
-    run_error (run, "poll: %s: %s", name, r == 1 ? "removed meanwhile" : ov_last_error ());
+    ov_poll_run_error (run, "poll: %s: %s", name, r == 1 ? "removed meanwhile" : ov_last_error ());
     if (run->json)
-      json_disk_line ("error", name, "error", r == 1 ? "removed meanwhile" : ov_last_error ());
+      ov_poll_json_disk_line ("error", name, "error", r == 1 ? "removed meanwhile" : ov_last_error ());
     return;
   }
-  if (disk_options (run, name, &options, &d.on_detect, &excludes) == -1) {
-    run_error (run, "%s: out of memory", name);
+  if (ov_poll_disk_options (run, name, &options, &d.on_detect, &excludes) == -1) {
+    ov_poll_run_error (run, "%s: out of memory", name);
     ov_cli_strings_reset (&excludes);
     ov_disk_record_clear (&rec);
     return;
@@ -293,11 +111,11 @@ poll_locked (struct run *run, const char *name, bool force_full)
   base_infected = 0;
   r = 0;
   if (strcmp (rec.tracker, "layers") == 0)      /* cli/fleet_poll.c */
-    r = ov_fleet_before_poll (run->st, &rec, &options, on_warning, &d, &base_infected);
+    r = ov_fleet_before_poll (run->st, &rec, &options, ov_poll_on_warning, &d, &base_infected);
   if (r == 0)
-    r = ov_poll_disk (run->st, &rec, &options, on_warning, &d, &out);
+    r = ov_poll_disk (run->st, &rec, &options, ov_poll_on_warning, &d, &out);
   if (r == 0 && strcmp (rec.tracker, "layers") == 0)
-    ov_fleet_after_poll (run->st, &rec, on_warning, &d);
+    ov_fleet_after_poll (run->st, &rec, ov_poll_on_warning, &d);
   if (base_infected)
     run->status = OV_EXIT_INFECTED;
   ov_signals_set_current (NULL);
@@ -305,17 +123,17 @@ poll_locked (struct run *run, const char *name, bool force_full)
   if (r == -1) {
     char why[4096];
     snprintf (why, sizeof why, "%s", ov_last_error ());
-    run_error (run, "%s: poll failed, nothing recorded (the tracker still covers every write): %s",
+    ov_poll_run_error (run, "%s: poll failed, nothing recorded (the tracker still covers every write): %s",
                name, why);
     if (run->json)
-      json_disk_line ("error", name, "error", why);
+      ov_poll_json_disk_line ("error", name, "error", why);
     ov_disk_record_clear (&rec);
     return;
   }
   run->polled++;
   /* Inspected disks: a changed /etc/fstab re-inspects; guest paths. */
   if (ov_guest_refresh_after_poll (run->st, &rec, out.poll_id) == -1)
-    run_error (run, "%s: guest inspection: %s", name, ov_last_error ());
+    ov_poll_run_error (run, "%s: guest inspection: %s", name, ov_last_error ());
   d.have_guest = ov_state_get_inspection (run->st, rec.id, &d.guest, NULL) == 0;
   if (ov_state_get_poll (run->st, out.poll_id, &p) == 0) {
     d.poll = &p;
@@ -327,12 +145,12 @@ poll_locked (struct run *run, const char *name, bool force_full)
               " scanned, %" PRIu64 " infected, %" PRIu64 " errors", name, p.id, p.mode,
               p.dirty_bytes, p.files_scanned, p.infected, p.errors);
     if (out.infected &&
-        ov_state_list_poll_files (run->st, p.id, detection_cb, &d) == -1)
-      run_error (run, "%s: %s", name, ov_last_error ());
+        ov_state_list_poll_files (run->st, p.id, ov_poll_detection_cb, &d) == -1)
+      ov_poll_run_error (run, "%s: %s", name, ov_last_error ());
     ov_poll_record_clear (&p);
   }
   else
-    run_error (run, "%s: %s", name, ov_last_error ());
+    ov_poll_run_error (run, "%s: %s", name, ov_last_error ());
   if (out.infected)
     run->status = OV_EXIT_INFECTED;
   else if ((out.errors || d.warnings) && run->status == OV_EXIT_CLEAN)
@@ -364,7 +182,7 @@ test_hold_lock (void)
  * (said on stderr, not an error).  Only names of registered disks reach
  * the lock file (they were validated by `add`). */
 static void
-poll_one (struct run *run, const char *name, bool force_full)
+poll_one (struct ov_poll_run *run, const char *name, bool force_full)
 {
   struct ov_disk_record rec = { 0 };
   int r, lock;
@@ -373,11 +191,11 @@ poll_one (struct run *run, const char *name, bool force_full)
   ov_disk_record_clear (&rec);
   if (r != 0) {
     if (r == 1)
-      run_error (run, "poll: no disk named '%s' (see 'ovscan list')", name);
+      ov_poll_run_error (run, "poll: no disk named '%s' (see 'ovscan list')", name);
     else
-      run_error (run, "poll: %s: %s", name, ov_last_error ());
+      ov_poll_run_error (run, "poll: %s: %s", name, ov_last_error ());
     if (run->json)
-      json_disk_line ("error", name, "error", r == 1 ? "no such disk" : ov_last_error ());
+      ov_poll_json_disk_line ("error", name, "error", r == 1 ? "no such disk" : ov_last_error ());
     return;
   }
   lock = ov_disk_lock (run->st, name);
@@ -386,13 +204,13 @@ poll_one (struct run *run, const char *name, bool force_full)
              ov_program_name, name);
     ov_oplog (LOG_NOTICE, "%s: skipped: another ovscan is polling it", name);
     if (run->json)
-      json_disk_line ("skipped", name, "reason", "locked");
+      ov_poll_json_disk_line ("skipped", name, "reason", "locked");
     return;
   }
   if (lock == -1) {
-    run_error (run, "poll: %s: %s", name, ov_last_error ());
+    ov_poll_run_error (run, "poll: %s: %s", name, ov_last_error ());
     if (run->json)
-      json_disk_line ("error", name, "error", ov_last_error ());
+      ov_poll_json_disk_line ("error", name, "error", ov_last_error ());
     return;
   }
   test_hold_lock ();
@@ -404,7 +222,7 @@ poll_one (struct run *run, const char *name, bool force_full)
  * (only if an XFS walk needs it: fsmap/appliance.h), so that it starts at
  * most once per run.  Registering starts nothing. */
 static void
-register_appliance_drives (struct run *run, const ov_cli_strings *names)
+register_appliance_drives (struct ov_poll_run *run, const ov_cli_strings *names)
 {
   size_t i;
 
@@ -420,7 +238,7 @@ register_appliance_drives (struct run *run, const ov_cli_strings *names)
 
 /* The appliance's share of the run, if it was started (XFS walks). */
 static void
-report_appliance (const struct run *run)
+report_appliance (const struct ov_poll_run *run)
 {
   struct ov_appliance_stats a;
 
@@ -438,7 +256,7 @@ report_appliance (const struct run *run)
 
 /* Why no new disk may start, or NULL. */
 static const char *
-stop_reason (const struct run *run, char *buf, size_t len)
+stop_reason (const struct ov_poll_run *run, char *buf, size_t len)
 {
   int sig = ov_stop_signal ();
   if (sig) {
@@ -454,7 +272,7 @@ stop_reason (const struct run *run, char *buf, size_t len)
 
 /* Name the disks a stopped run leaves for the next one. */
 static void
-report_left (struct run *run, const char *why, const char *const *names,
+report_left (struct ov_poll_run *run, const char *why, const char *const *names,
              size_t n, size_t total)
 {
   size_t i, len = 0;
@@ -468,11 +286,11 @@ report_left (struct run *run, const char *why, const char *const *names,
       strcat (list, ", ");
     strcat (list, names[i]);
   }
-  run_error (run, "%s after %zu of %zu disks; not polled, left dirty for the next run: %s",
+  ov_poll_run_error (run, "%s after %zu of %zu disks; not polled, left dirty for the next run: %s",
              why, total - n, total, list ? list : "(out of memory)");
   free (list);
   for (i = 0; run->json && i < n; i++)
-    json_disk_line ("skipped", names[i], "reason",
+    ov_poll_json_disk_line ("skipped", names[i], "reason",
                     ov_stop_signal () ? "signal" : "max-time");
 }
 
@@ -500,45 +318,6 @@ collect_name (void *opaque, const struct ov_disk_record *r)
   return 0;
 }
 
-/* Config file values for what the command line did not give. */
-static int
-apply_config (struct run *run, bool cmdline_threads)
-{
-  size_t i;
-
-  if (run->eo.databases.len == 0)
-    for (i = 0; i < ov_config.databases.len; i++)
-      if (ov_cli_strings_append (&run->eo.databases, ov_config.databases.ptr[i]) == -1)
-        return -1;
-  if (ov_config.test_signatures)
-    run->eo.sigs.test_signatures = true;
-  if (ov_config.limits.has_max_filesize && !run->cmdline_filesize)
-    run->eo.limits.max_filesize = ov_config.limits.max_filesize;
-  if (ov_config.limits.has_max_scansize && !run->cmdline_scansize)
-    run->eo.limits.max_scansize = ov_config.limits.max_scansize;
-  if (ov_config.threads && !cmdline_threads)
-    run->eo.threads = ov_config.threads;
-  return 0;
-}
-
-/* One engine serves every disk, and a file is scanned up to the smaller of
- * the engine's limit and its disk's: the engine gets the largest limit any
- * [vm NAME] section raises, each disk keeps its own (disk_options). */
-static void
-engine_limits_cover_vms (struct run *run)
-{
-  size_t i;
-  for (i = 0; i < ov_config.vms.len; i++) {
-    const struct ov_config_limits *l = &ov_config.vms.ptr[i].limits;
-    if (l->has_max_filesize && !run->cmdline_filesize &&
-        l->max_filesize > run->eo.sigs.max_filesize)
-      run->eo.sigs.max_filesize = l->max_filesize;
-    if (l->has_max_scansize && !run->cmdline_scansize &&
-        l->max_scansize > run->eo.sigs.max_scansize)
-      run->eo.sigs.max_scansize = l->max_scansize;
-  }
-}
-
 enum {
   OPT_FULL = OV_OPT_FIRST_COMMAND_OPTION, OPT_JSON, OPT_MAX_TIME, OPT_LOG,
   OPT_ON_DETECT, OPT_EXCLUDE, OPT_RESCAN_BUDGET,
@@ -562,7 +341,7 @@ ov_cmd_poll (int argc, char **argv)
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  struct run run = { .status = OV_EXIT_ERROR };
+  struct ov_poll_run run = { .status = OV_EXIT_ERROR };
   ov_cli_strings names = VECTOR_INIT;
   struct collect collect = { .names = &names };
   struct ov_poll_rescan rescan = { .off = false };
@@ -620,7 +399,7 @@ ov_cmd_poll (int argc, char **argv)
     ov_cli_error ("poll: give disk NAMEs or --all (not both)");
     goto done;
   }
-  if (apply_config (&run, cmdline_threads) == -1) {
+  if (ov_poll_apply_config (&run, cmdline_threads) == -1) {
     ov_cli_error ("out of memory");
     goto done;
   }
@@ -629,7 +408,7 @@ ov_cmd_poll (int argc, char **argv)
   run.quiet = quiet == -1 ? !isatty (STDOUT_FILENO) : quiet;
   ov_oplog_open (log_syslog == -1 ? ov_config.log_syslog : log_syslog);
   ov_engine_options_finish (&run.eo);
-  engine_limits_cover_vms (&run);
+  ov_poll_engine_limits_cover_vms (&run);
   run.engine.options = &run.eo.sigs;
   run.started = ov_monotonic_seconds ();
   ov_signals_install ();
