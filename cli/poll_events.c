@@ -78,7 +78,9 @@ print_detection (struct ov_poll_disk_ctx *d, const struct ov_poll_file *f,
     ov_row_str (&r, "vm", d->rec->name);
     ov_row_i64 (&r, "poll", d->poll->id);
     ov_row_str (&r, "fs", f->fs_label);
-    ov_row_str (&r, "path", f->path);
+    ov_row_str (&r, "path", gpath ? gpath : f->path);
+    if (gpath)
+      ov_row_str (&r, "fs_path", f->path);
     ov_row_u64 (&r, "inode", f->inode);
     ov_row_u64 (&r, "size", f->size);
     ov_row_str (&r, "change", f->change);
