@@ -20,14 +20,8 @@
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/../lib/guest.sh"
 source "$(dirname "$0")/../lib/live.sh"
-requires_root
-requires qemu-storage-daemon --version
-requires nbdfuse --version
-requires python3 --version
-requires sqlite3 --version
+live_setup
 WORKLOAD="$OVSCAN_SOURCE_DIR/tests/lib/workload.py"
-export OVSCAN_LIVE_DIR="$T/live"
-O=("$OVSCAN" --state "$T/state.db")
 P=(poll vm --json --test-signatures -j 1)
 Q="$T/q"
 polls () { sqlite3 "$T/state.db" 'SELECT count(*) FROM polls'; }

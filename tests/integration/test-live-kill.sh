@@ -10,14 +10,8 @@
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/../lib/guest.sh"
 source "$(dirname "$0")/../lib/live.sh"
-requires_root
-requires qemu-storage-daemon --version
-requires nbdfuse --version
-requires python3 --version
-requires sqlite3 --version
+live_setup
 WORKLOAD="$OVSCAN_SOURCE_DIR/tests/lib/workload.py"
-export OVSCAN_LIVE_DIR="$T/live"
-O=("$OVSCAN" --state "$T/state.db")
 
 mkdir -p "$T/src" "$T/mnt"
 python3 "$WORKLOAD" populate --seed 3 --root "$T/src" --files 80 >/dev/null

@@ -14,14 +14,8 @@
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/../lib/guest.sh"
 source "$(dirname "$0")/../lib/live.sh"
-requires_root
-requires qemu-storage-daemon --version
-requires nbdfuse --version
-requires python3 --version
-requires sqlite3 --version
+live_setup
 W="$OVSCAN_SOURCE_DIR/tests/lib/live_writer.py"
-export OVSCAN_LIVE_DIR="$T/live"
-O=("$OVSCAN" --state "$T/state.db")
 IDS=40
 
 python3 "$W" sigs --out "$T/live.hdb" --ids $IDS --versions 300

@@ -9,6 +9,19 @@
 #   live_assert_clean MNT DIR WHAT fail unless: no strays, exactly one
 #                                  ovscan bitmap on fmt0 and it records, and
 #                                  DIR holds nothing but lock files
+#   live_setup                     requires + OVSCAN_LIVE_DIR + O=(ovscan …)
+
+# The common start of a live test: skip (77) without root or the tools;
+# OVSCAN_LIVE_DIR private to the test; O = ovscan with the test's state db.
+live_setup () {
+  requires_root
+  requires qemu-storage-daemon --version
+  requires nbdfuse --version
+  requires python3 --version
+  requires sqlite3 --version
+  export OVSCAN_LIVE_DIR="$T/live"
+  O=("$OVSCAN" --state "$T/state.db")
+}
 
 # Parsers of query-named-block-nodes / query-block-exports / query-jobs
 # replies (JSON on stdin), shared by the guest.sh and the bare-qsd helpers.
