@@ -51,10 +51,10 @@ ov_cli_add_live (struct ov_state *st, struct ov_disk_record *rec,
     ov_cli_error ("add: %s", ov_last_error ());
     return OV_EXIT_ERROR;
   }
-  if (strcmp (node.driver, "qcow2") != 0) {
-    ov_cli_error ("add: node %s is %s: live polls need a qcow2 node (QEMU keeps "
-                  "persistent dirty bitmaps only in qcow2)", node.node_name,
-                  node.driver);
+  if (strcmp (node.driver, "qcow2") != 0 || node.read_only) {
+    ov_cli_error ("add: node %s is %s: live polls need a writable qcow2 node "
+                  "(QEMU keeps persistent dirty bitmaps only in qcow2)",
+                  node.node_name, node.read_only ? "read-only" : node.driver);
     ov_live_node_clear (&node);
     return OV_EXIT_ERROR;
   }

@@ -227,6 +227,12 @@ live_prepare (struct ov_tracker_run *run)
       (q = live_connect (run)) == NULL ||
       find_node (q, run) == -1)
     goto out;
+  if (l->node.read_only) {
+    ov_error ("disk %s: node %s is read-only: the VM cannot write it, and "
+              "QEMU cannot keep a dirty bitmap in it (use --tracker full on "
+              "its image)", disk->name, l->node.node_name);
+    goto out;
+  }
   if (strcmp (l->node.driver, "qcow2") != 0) {
     ov_error ("disk %s: node %s is %s: live polls need a qcow2 node (QEMU "
               "keeps persistent dirty bitmaps only in qcow2)", disk->name,

@@ -15,6 +15,7 @@
 #   - someone else's NBD server already runs in the VM: clear error naming
 #     --nbd-socket; once it stops, the poll goes on
 #   - no room on the host for the fleece file: refused, nothing changed
+#   - a read-only node: refused with the reason
 # After every poll, successful or not, the VM holds no ovscan export, node or
 # job once the next poll has run, and exactly one ovscan bitmap.
 source "$(dirname "$0")/../functions.sh"
@@ -178,4 +179,22 @@ expect_eq "$(polls)" "$before" "nothing committed (no room)"
 assert_tidy "after the refused poll (no room)"
 echo "no room for the fleece file: ok"
 live_qsd_stop "$Q"
+
+# ---- 8. a read-only node (a CD-ROM, a read-only disk) ----
+R="$T/ro"; mkdir -p "$R"
+qemu-storage-daemon \
+  --blockdev "driver=file,node-name=rofile,filename=$T/vm.qcow2,read-only=on" \
+  --blockdev driver=qcow2,node-name=ro0,file=rofile,read-only=on \
+  --chardev "socket,id=qmp0,path=$R/qmp.sock,server=on,wait=off" --monitor chardev=qmp0 \
+  --daemonize --pidfile "$R/qsd.pid" || fail "read-only qsd"
+cleanup_fn "live_qsd_kill '$R'"
+"${O[@]}" add ro --qmp "$R/qmp.sock" --node ro0 2> "$T/p13.err" && fail "add of a read-only node succeeded"
+grep -q "node ro0 is read-only" "$T/p13.err" || fail "read-only add: $(cat "$T/p13.err")"
+# Added while writable, read-only at the poll (the VM restarted so).
+sqlite3 "$T/state.db" "INSERT INTO disks (name, image, format, tracker, granularity, created, qmp_socket, qmp_node) VALUES ('ro', 'qmp:$R/qmp.sock', 'qcow2', 'bitmap', 4096, 0, '$R/qmp.sock', 'ro0')"
+"${O[@]}" poll ro --test-signatures > /dev/null 2> "$T/p13.err" && fail "poll of a read-only node succeeded"
+grep -q "node ro0 is read-only" "$T/p13.err" || fail "read-only poll: $(cat "$T/p13.err")"
+[ -z "$(live_qsd_strays "$R")" ] || fail "left on the read-only VM: $(live_qsd_strays "$R")"
+live_qsd_stop "$R"
+echo "read-only node: ok"
 echo PASS

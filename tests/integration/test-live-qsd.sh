@@ -40,7 +40,7 @@ grep -q "no block node named nosuch.*fmt0" "$T/err" || fail "missing node: $(cat
 if "${O[@]}" add vm --qmp "$D/qmp.sock" --node file0 2> "$T/err"; then
   fail "add accepted a protocol (file) node"
 fi
-grep -q "needs a qcow2 node\|need a qcow2 node" "$T/err" || fail "file node: $(cat "$T/err")"
+grep -q "need a writable qcow2 node" "$T/err" || fail "file node: $(cat "$T/err")"
 "${O[@]}" add vm --qmp "$D/qmp.sock" --node fmt0 --nbd-socket "$D/nbd.sock" ||
   fail "add --qmp"
 "${O[@]}" list | grep -q "^vm  *live  *qcow2 .*qmp:$D/qmp.sock" || fail "list: $("${O[@]}" list)"
