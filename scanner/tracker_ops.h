@@ -6,7 +6,8 @@
  * Each kind of disk has one (ov_tracker_for picks it from the record):
  *   "full"     no tracking; every poll reads everything   (scanner/tracker_full.c)
  *   "bitmap"   offline qcow2 persistent dirty bitmaps     (scanner/tracker_bitmap.c)
- *   live VMs   QMP: bitmaps + fleecing export             (issue 4)
+ *   "live"     a running VM over QMP: bitmaps + fleecing    (scanner/tracker_live.c;
+ *              view exported over NBD                     picked when disk->qmp_socket is set)
  *   "layers"   copy-on-write layer rotation               (issue 5)
  *
  * One poll, in this order (the order keeps every write covered):
