@@ -303,8 +303,9 @@ safe_fstype (const char *t)
 }
 
 int
-ov_appliance_walk (const char *image, const char *format, uint64_t offset,
-                   uint64_t size, const char *fstype, char **listing)
+ov_appliance_walk (const char *image, const char *format, uint64_t disk_size,
+                   uint64_t offset, uint64_t size, const char *fstype,
+                   char **listing)
 {
   char *dev = NULL, *script = NULL, *out = NULL, *tmp = NULL;
   double t0;
@@ -321,21 +322,30 @@ ov_appliance_walk (const char *image, const char *format, uint64_t offset,
   t0 = ov_monotonic_seconds ();
   if (prepare_locked () == -1 || (dev = drive_device (index)) == NULL)
     goto out;
-  /* dev comes from libguestfs ("/dev/sdX"); numbers are ours. */
+  /* dev comes from libguestfs ("/dev/sdX"); numbers are ours.  The device
+   * must have the disk's size: if the label's does not (seen under load:
+   * the appliance's own root disk), the one device that has it is used. */
   if (asprintf (&script,
+                "D='%s'; "
+                "if [ \"$(blockdev --getsize64 $D)\" != %" PRIu64 " ]; then D=; "
+                " for d in /dev/sd? /dev/vd?; do [ -b $d ] &&"
+                " [ \"$(blockdev --getsize64 $d)\" = %" PRIu64 " ] && D=\"$D $d\"; done; "
+                " set -- $D; [ $# = 1 ] || { echo \"no single device of %" PRIu64
+                " bytes: $D\"; exit 1; }; D=$1; fi; "
                 "L=$(losetup -r -f --show -o %" PRIu64 " --sizelimit %" PRIu64
-                " '%s') || exit 1; "
+                " $D) || exit 1; "
                 "ok=; for i in 1 2 3; do"
                 " mount -t %s -o ro,norecovery,nouuid \"$L\" /sysroot/m 2>/tmp/mount.err"
                 " && { ok=1; break; }; sleep 1; done; "
                 "if [ -z \"$ok\" ]; then cat /tmp/mount.err; dmesg | tail -n 3;"
-                " echo \"device $(blockdev --getsize64 '%s') bytes, at the offset:\";"
+                " echo \"device %s ($D) $(blockdev --getsize64 $D) bytes, at the offset:\";"
                 " od -A d -c -N 16 \"$L\";"
                 " losetup -d \"$L\"; exit 1; fi; "
                 "/sysroot/ovscan-fs-walk /sysroot/m /sysroot/walk.out 2>&1; rc=$?; "
                 "umount /sysroot/m; losetup -d \"$L\"; "
                 "[ $rc = 0 ] && echo OVSCAN-WALK-OK",
-                offset, size, dev, fstype, dev) == -1) {
+                dev, disk_size, disk_size, disk_size, offset, size, fstype,
+                dev) == -1) {
     script = NULL;
     ov_error_errno (errno, "appliance");
     goto out;
@@ -412,10 +422,11 @@ ov_appliance_register (const char *image, const char *format)
 }
 
 int
-ov_appliance_walk (const char *image, const char *format, uint64_t offset,
-                   uint64_t size, const char *fstype, char **listing)
+ov_appliance_walk (const char *image, const char *format, uint64_t disk_size,
+                   uint64_t offset, uint64_t size, const char *fstype,
+                   char **listing)
 {
-  (void) image, (void) format, (void) offset, (void) size;
+  (void) image, (void) format, (void) disk_size, (void) offset, (void) size;
   *listing = NULL;
   ov_error ("%s: ovscan was built without libguestfs", fstype);
   return -1;

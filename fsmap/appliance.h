@@ -33,13 +33,14 @@ bool ov_appliance_available (void);
 int ov_appliance_register (const char *image, const char *format);
 
 /* Walk the filesystem of type fstype at image bytes [offset, offset+size)
- * with ovscan-fs-walk inside the appliance (mounted read-only, no log
- * recovery); the listing (format in fsmap/appliance/fs_walk.c) is written
- * to a new temporary file whose path is returned in *listing (the caller
- * unlinks and frees it).  0, or -1 + ov_error. */
+ * of the image (disk_size bytes) with ovscan-fs-walk inside the appliance
+ * (mounted read-only, no log recovery); the listing (format in
+ * fsmap/appliance/fs_walk.c) is written to a new temporary file whose path
+ * is returned in *listing (the caller unlinks and frees it).  0, or -1 +
+ * ov_error. */
 int ov_appliance_walk (const char *image, const char *format,
-                       uint64_t offset, uint64_t size, const char *fstype,
-                       char **listing);
+                       uint64_t disk_size, uint64_t offset, uint64_t size,
+                       const char *fstype, char **listing);
 
 struct ov_appliance_stats {
   unsigned launches;

@@ -357,7 +357,8 @@ ov_appliance_fs_walk (struct ov_fsmap *map, struct ov_fs *fs,
   int r;
 
   if (ov_appliance_walk (ov_disk_label (map->disk), map->disk->format,
-                         fs->offset, fs->size, fs->type, &listing) == -1) {
+                         ov_disk_size (map->disk), fs->offset, fs->size,
+                         fs->type, &listing) == -1) {
     ov_error_prefix ("%s (%s)", fs->label[0] ? fs->label : "disk", fs->type);
     return -1;
   }
