@@ -188,6 +188,17 @@ read_mda (ov_sector_read_fn read, void *opaque, struct ov_lvm_pv *pv,
   return 0;
 }
 
+/* A PV was found: 1, or -1 if its error message could not be allocated. */
+static int
+probe_result (struct ov_lvm_pv *pv)
+{
+  if (pv->error == NULL) {
+    ov_error_errno (ENOMEM, "LVM label");
+    return -1;
+  }
+  return 1;
+}
+
 int
 ov_lvm_probe (ov_sector_read_fn read, void *opaque, uint64_t offset,
               uint64_t size, struct ov_lvm_pv *pv)
@@ -214,22 +225,22 @@ ov_lvm_probe (ov_sector_read_fn read, void *opaque, uint64_t offset,
   pv->size = size;
   if (le64 (s + 8) != i) {
     pv->error = fmt ("PV label in sector %u says sector %" PRIu64, i, le64 (s + 8));
-    return pv->error ? 1 : -1;
+    return probe_result (pv);
   }
   if (lvm_crc (LVM_INITIAL_CRC, s + 20, SECTOR - 20) != le32 (s + 16)) {
     pv->error = fmt ("PV label in sector %u: checksum mismatch", i);
-    return pv->error ? 1 : -1;
+    return probe_result (pv);
   }
   off = le32 (s + 20);
   if (off < 32 || off > SECTOR - 40 - 16) {
     pv->error = fmt ("PV label: header offset %" PRIu32 " out of the sector", off);
-    return pv->error ? 1 : -1;
+    return probe_result (pv);
   }
   ph = s + off;
   for (i = 0; i < 32; i++) {
     if (!is_uuid_char (ph[i])) {
       pv->error = fmt ("PV label: UUID is not printable");
-      return pv->error ? 1 : -1;
+      return probe_result (pv);
     }
     pv->uuid[i] = (char) ph[i];
   }
@@ -240,7 +251,7 @@ ov_lvm_probe (ov_sector_read_fn read, void *opaque, uint64_t offset,
     for (;;) {
       if (p + 16 > s + SECTOR) {
         pv->error = fmt ("PV label: area lists run past the sector");
-        return pv->error ? 1 : -1;
+        return probe_result (pv);
       }
       if (le64 (p) == 0) {
         p += 16;
@@ -257,7 +268,7 @@ ov_lvm_probe (ov_sector_read_fn read, void *opaque, uint64_t offset,
   if (nmdas == 0) {
     pv->error = fmt ("PV %s holds no metadata area (its VG's metadata is on"
                      " another PV)", pv->uuid);
-    return pv->error ? 1 : -1;
+    return probe_result (pv);
   }
   /* The first area that reads cleanly wins; keep the first error. */
   for (i = 0; i < nmdas; i++) {
