@@ -9,6 +9,7 @@
  * kept and the rest is dropped (the first error is usually the cause).
  */
 #include "signatures/signatures.h"
+#include "signatures/internal.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -70,6 +71,19 @@ ov_clamav_init (void)
     return -1;
   }
   return 0;
+}
+
+struct cl_engine *
+ov_sigs_new_engine (void)
+{
+  struct cl_engine *engine;
+
+  if (ov_clamav_init () == -1)
+    return NULL;
+  engine = cl_engine_new ();
+  if (engine == NULL)
+    ov_error ("cl_engine_new failed (out of memory?)");
+  return engine;
 }
 
 const char *

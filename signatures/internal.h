@@ -63,6 +63,9 @@ void ov_db_custom_digest (const struct ov_db_inventory *inv, uint8_t out[32]);
 int ov_sigs_inventory (const struct ov_sigs_options *options,
                        struct ov_db_inventory *inv);
 
+/* ov_clamav_init, then a new empty engine; NULL + ov_error. */
+struct cl_engine *ov_sigs_new_engine (void);
+
 /* True if libclamav's messages say it dropped rules while cl_load still
  * succeeded (a YARA file it could not parse). */
 bool ov_sigs_messages_report_drop (const char *messages);

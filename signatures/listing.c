@@ -31,16 +31,16 @@ compare_paths (const void *a, const void *b)
 static int
 describe_test_signatures (struct ov_sigs_db *db)
 {
-  struct cl_engine *engine = cl_engine_new ();
+  struct cl_engine *engine;
 
   db->kind = "test";
   db->path = strdup ("(built-in test signatures)");
-  if (db->path == NULL || engine == NULL) {
-    if (engine)
-      cl_engine_free (engine);
+  if (db->path == NULL) {
     ov_error ("out of memory");
     return -1;
   }
+  if ((engine = ov_sigs_new_engine ()) == NULL)
+    return -1;
   if (ov_sigs_load_test (engine, &db->signatures) == -1) {
     db->error = strdup (ov_last_error ());
   }

@@ -74,13 +74,8 @@ ov_sigs_try_file (const char *file, unsigned *signo, char **error)
 
   *signo = 0;
   *error = NULL;
-  if (ov_clamav_init () == -1)
+  if ((engine = ov_sigs_new_engine ()) == NULL)
     return -1;
-  engine = cl_engine_new ();
-  if (engine == NULL) {
-    ov_error ("cl_engine_new failed (out of memory?)");
-    return -1;
-  }
   ov_clamav_clear_messages ();
   r = cl_load (file, engine, signo, CL_DB_STDOPT);
   cl_engine_free (engine);

@@ -164,14 +164,8 @@ ov_sigs_load (const struct ov_sigs_options *options, struct ov_sigs *out)
   char *version;
 
   memset (out, 0, sizeof *out);
-  if (ov_clamav_init () == -1)
+  if ((engine = ov_sigs_new_engine ()) == NULL)
     return -1;
-
-  engine = cl_engine_new ();
-  if (engine == NULL) {
-    ov_error ("cl_engine_new failed (out of memory?)");
-    return -1;
-  }
 
   for (size_t i = 0; i < npaths; i++) {
     int r1 = inventory_path (&inv, paths[i], is_default, options->test_signatures);
