@@ -7,14 +7,9 @@
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/../lib/guest.sh"
 source "$(dirname "$0")/../lib/ops.sh"
-requires_root
-requires qemu-storage-daemon --version
-requires nbdfuse --version
-requires sqlite3 --version
+ops_requires_guest
 
-for n in d1 d2 d3 d4; do ops_disk $n; done
-"${O[@]}" poll --all --test-signatures > /dev/null || fail "first polls"
-for n in d1 d2 d3 d4; do ops_write $n "home/$n.txt" "written to $n"; done
+ops_fleet d1 d2 d3 d4
 ops_write d4 tmp/eicar.com "$EICAR"
 
 set +e

@@ -9,10 +9,7 @@
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/../lib/guest.sh"
 source "$(dirname "$0")/../lib/ops.sh"
-requires_root
-requires qemu-storage-daemon --version
-requires nbdfuse --version
-requires python3 --version
+ops_requires_guest
 
 ops_disk vm
 "${O[@]}" poll vm --test-signatures > /dev/null || fail "first poll"

@@ -10,20 +10,14 @@
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/../lib/guest.sh"
 source "$(dirname "$0")/../lib/ops.sh"
-requires_root
-requires qemu-storage-daemon --version
-requires nbdfuse --version
-requires sqlite3 --version
-requires python3 --version
+ops_requires_guest
 
 SIGS="$T/sigs"
 python3 "$OVSCAN_SOURCE_DIR/bench/make-sigs.py" "$SIGS" --hashes 1000 --bodies 400000 \
   >/dev/null 2>&1 || fail "make-sigs"
 [ -f "$SIGS/ovscan-test.ndb" ] || fail "make-sigs: no test signatures"
 
-for n in d1 d2 d3; do ops_disk $n; done
-"${O[@]}" poll --all --test-signatures > /dev/null || fail "first polls"
-for n in d1 d2 d3; do ops_write $n "home/$n.txt" "written to $n"; done
+ops_fleet d1 d2 d3
 ops_write d2 tmp/eicar.com "$EICAR"
 
 # Wait until poll $1 of image $2 is armed (two ovscan bitmaps), at most 30 s.

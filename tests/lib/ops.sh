@@ -7,6 +7,9 @@
 #   ops_write NAME FILE TEXT   write TEXT to /FILE inside NAME through the
 #                              guest path (QEMU records it in the bitmap)
 #   ops_polls NAME             number of committed polls of NAME
+#   ops_requires_guest         skip unless root, qsd, nbdfuse, sqlite3, python3
+#   ops_fleet NAME…            ops_disk each, their first polls, then
+#                              /home/NAME.txt written into each
 #   EICAR                      the EICAR test string
 O=("$OVSCAN" --state "$T/state.db")
 EICAR='X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'
@@ -31,4 +34,19 @@ ops_write () {
 
 ops_polls () {
   sqlite3 "$T/state.db" "SELECT count(*) FROM polls p JOIN disks d ON d.id = p.disk_id WHERE d.name = '$1'"
+}
+
+ops_requires_guest () {
+  requires_root
+  requires qemu-storage-daemon --version
+  requires nbdfuse --version
+  requires sqlite3 --version
+  requires python3 --version
+}
+
+ops_fleet () {
+  local n
+  for n in "$@"; do ops_disk "$n"; done
+  "${O[@]}" poll "$@" --test-signatures > /dev/null || fail "first polls"
+  for n in "$@"; do ops_write "$n" "home/$n.txt" "written to $n"; done
 }
