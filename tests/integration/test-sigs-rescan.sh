@@ -1,5 +1,6 @@
 #!/bin/bash
-# The rolling rescan after a signature update, on three real ext4 guests:
+# The rolling rescan after a signature update, on three real guests (d1,
+# d2 ext4, d3 NTFS written through ntfs-3g; its planted file is resident):
 # a custom .ndb added after every disk was polled catches a file planted
 # BEFORE the update (on d1 and d3).  Before the update nothing is stale and
 # nothing is loaded; after it, status shows coverage 0%; a disk held by a
@@ -13,6 +14,8 @@ source "$(dirname "$0")/../lib/guest.sh"
 requires_root
 requires qemu-img --version
 requires mkfs.ext4 -V
+requires mkntfs --version
+requires ntfs-3g --version
 requires flock --version
 requires python3 --version
 O=("$OVSCAN" --state "$T/state.db")
@@ -21,7 +24,9 @@ for n in d1 d2 d3; do
   mkdir -p "$T/src-$n/data"
   for i in 0 1 2 3 4 5 6 7 8 9; do head -c 40000 /dev/urandom > "$T/src-$n/data/f$i"; done
   case $n in d1|d3) printf 'old file with OVSCAN-RESCAN-MARKER\n' > "$T/src-$n/data/planted" ;; esac
-  guest_mkfs "$T/$n.qcow2" 32M ext4 "$T/src-$n" || fail "guest_mkfs $n"
+  fstype=ext4
+  [ $n = d3 ] && fstype=ntfs     # resident files, $DATA attributes
+  guest_mkfs "$T/$n.qcow2" 32M $fstype "$T/src-$n" || fail "guest_mkfs $n"
   "${O[@]}" add "$n" --image "$T/$n.qcow2" > /dev/null || fail "add $n"
 done
 mkdir "$T/sigs"
