@@ -81,8 +81,9 @@ ov_scan_file (const struct cl_engine *engine,
               const struct ov_file *f, struct ov_scan_result *result)
 {
   struct file_reader r = { .map = map, .disk = disk, .f = f };
-  struct ov_verdict_cache *cache = limits->verdict_cache;
-  uint64_t max = limits->max_filesize ? limits->max_filesize : OV_DEFAULT_MAX_FILESIZE;
+  struct ov_verdict_cache *cache = limits ? limits->verdict_cache : NULL;
+  uint64_t max = limits && limits->max_filesize ? limits->max_filesize
+                                                : OV_DEFAULT_MAX_FILESIZE;
   unsigned char *buf;
   uint8_t digest[32];
 
