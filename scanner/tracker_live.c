@@ -281,8 +281,11 @@ static int
 live_quiet (struct ov_tracker_run *run)
 {
   struct live_run *l = run->priv;
-  const struct ov_live_bitmap *b = ov_live_node_bitmap (&l->node, l->frozen);
+  const struct ov_live_bitmap *b;
 
+  if (l->frozen == NULL)          /* a full poll: prepare said why */
+    return 0;
+  b = ov_live_node_bitmap (&l->node, l->frozen);
   return b && b->count == 0 && l->node.virtual_size == run->disk->size;
 }
 
