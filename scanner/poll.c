@@ -845,6 +845,7 @@ ov_poll_disk (struct ov_state *st, struct ov_disk_record *disk,
     }
     if (armed)
       run.ops->abort (&run);
+    ov_poll_outcome_clear (out);      /* the caller gets nothing to free */
     ov_error ("%s", saved);
   }
   out->seconds = ov_unix_seconds () - start;

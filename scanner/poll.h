@@ -83,7 +83,7 @@ typedef void (*ov_poll_warning_cb) (void *opaque, bool is_error,
 
 /* Poll `disk` (its record is updated on success).  -1 + ov_error if the poll
  * could not be done; then nothing was committed and the tracker still covers
- * every write. */
+ * every write; *out then holds only seconds (nothing to free). */
 int ov_poll_disk (struct ov_state *st, struct ov_disk_record *disk,
                   const struct ov_poll_options *options,
                   ov_poll_warning_cb warn, void *opaque,
