@@ -24,7 +24,7 @@
 #
 # Usage (as root):  bench/run-guests.sh
 # Environment: BENCH_DIR (default /var/tmp/ovscan-bench-guests), FILES
-#   (55000), LV_SIZE (2560M), FRACTION (0.01), EICAR_COUNT (10), OVSCAN
+#   (55000), LV_SIZE (6G: populate writes ~4.5 GB before the cut), FRACTION (0.01), EICAR_COUNT (10), OVSCAN
 #   (default build-guests/ovscan, else build/ovscan), QUIET_ROUNDS (3),
 #   LIBGUESTFS_BACKEND_SETTINGS (default force_tcg: no working KVM here).
 # Results: BENCH_DIR/run-DATE/ (raw outputs) and bench/out/guests-DATE.md.
@@ -34,7 +34,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC=$(cd "$HERE/.." && pwd)
 BENCH_DIR=${BENCH_DIR:-/var/tmp/ovscan-bench-guests}
 FILES=${FILES:-55000}
-LV_SIZE=${LV_SIZE:-2560M}
+LV_SIZE=${LV_SIZE:-6G}
 FRACTION=${FRACTION:-0.01}
 EICAR_COUNT=${EICAR_COUNT:-10}
 QUIET_ROUNDS=${QUIET_ROUNDS:-3}
@@ -91,8 +91,8 @@ mkfs.xfs -q -f "$lvloop"
 mount -t xfs "$lvloop" "$RUN/lv"
 t0=$(date +%s)
 python3 "$WORKLOAD" populate --seed 1 --root "$RUN/lv/data" --files "$FILES" > /dev/null
-# populate makes 1 file in 25 of 1-2 MiB (4+ GiB at 55,000 files): cut those
-# with more than 1 MiB allocated to 64 KiB so the tree fits the LV.
+# populate makes 1 file in 25 of 1-2 MiB (~3 of its ~4.5 GB): those with
+# more than 1 MiB allocated are cut to 64 KiB (shorter runs), fstrim frees them.
 python3 - "$RUN/lv/data" <<'PY'
 import os, sys
 for d, _, names in os.walk(sys.argv[1]):
@@ -101,6 +101,7 @@ for d, _, names in os.walk(sys.argv[1]):
         if os.lstat(p).st_blocks * 512 > (1 << 20):
             os.truncate(p, 65536)
 PY
+fstrim "$RUN/lv"
 for i in $(seq 1 "$EICAR_COUNT"); do
   mkdir -p "$RUN/lv/data/drop$i"; printf '%s' "$eicar" > "$RUN/lv/data/drop$i/payload$i.sh"
 done
