@@ -71,19 +71,8 @@ PY
 
 mkdir -p "$T/mnt" "$T/lv"
 for round in 1 2; do
-  guest_start "$T/vm.qcow2" "$T/mnt" none || fail "guest_start round $round"
-  lvloop=$(lvm_lv_loop "$(guest_dev "$T/mnt")" "$root_off" $((96 << 20))) || fail "LV loop"
-  mount -t ext4 "$lvloop" "$T/lv" || { losetup -d "$lvloop"; fail "mount LV"; }
-  python3 "$WORKLOAD" snapshot --root "$T/lv" --out "$T/before$round.json"
-  python3 "$WORKLOAD" run --seed $((round * 23)) --root "$T/lv" --ops 150 >/dev/null
-  if [ "$round" = 2 ]; then
-    mkdir -p "$T/lv/tmp/drop"; printf '%s' "$eicar" > "$T/lv/tmp/drop/payload.sh"
-  fi
-  python3 "$WORKLOAD" snapshot --root "$T/lv" --out "$T/after$round.json"
-  umount "$T/lv"
-  losetup -d "$lvloop"
-  guest_stop "$T/mnt" || fail "guest_stop round $round"
-  python3 "$WORKLOAD" diff "$T/before$round.json" "$T/after$round.json" --out "$T/truth$round.json"
+  plant=; [ "$round" = 2 ] && plant=tmp/drop/payload.sh
+  lvm_write_round "$T/vm.qcow2" "$root_off" $((96 << 20)) ext4 $((round * 23)) 150 "$round" $plant
   set +e
   OVSCAN_NO_APPLIANCE=1 "${O[@]}" poll vm --json --test-signatures > "$T/poll$round.json" 2> "$T/poll$round.err"
   status=$?

@@ -78,26 +78,10 @@ cat "$T/poll0.err"
 expect_eq "$(poll_obj "$T/poll0.json" mode)" '"full"' "first poll mode"
 expect_eq "$(launches "$T/poll0.json")" 1 "first poll: appliance launches"
 
-write_round () {   # IMG OFFSET SIZE FSTYPE SEED ROUND
-  local img=$1 off=$2 size=$3 fstype=$4 seed=$5 round=$6 lvloop
-  guest_start "$img" "$T/mnt" none || fail "guest_start"
-  lvloop=$(lvm_lv_loop "$(guest_dev "$T/mnt")" "$off" "$size") || fail "LV loop"
-  cleanup_fn "umount -q '$T/lv' 2>/dev/null; losetup -d $lvloop 2>/dev/null"
-  mount -t "$fstype" "$lvloop" "$T/lv" || fail "mount LV"
-  python3 "$WORKLOAD" snapshot --root "$T/lv" --out "$T/before$round.json"
-  python3 "$WORKLOAD" run --seed "$seed" --root "$T/lv" --ops 120 >/dev/null
-  if [ "$round" = 2 ]; then
-    mkdir -p "$T/lv/bob/.cache"; printf '%s' "$eicar" > "$T/lv/bob/.cache/update.sh"
-  fi
-  python3 "$WORKLOAD" snapshot --root "$T/lv" --out "$T/after$round.json"
-  umount "$T/lv"
-  losetup -d "$lvloop"
-  guest_stop "$T/mnt" || fail "guest_stop"
-  python3 "$WORKLOAD" diff "$T/before$round.json" "$T/after$round.json" --out "$T/truth$round.json"
-}
 
 for round in 1 2; do
-  write_round "$T/vm.qcow2" "$home_off" $((320 << 20)) xfs $((round * 31)) $round
+  plant=; [ "$round" = 2 ] && plant=bob/.cache/update.sh
+  lvm_write_round "$T/vm.qcow2" "$home_off" $((320 << 20)) xfs $((round * 31)) 120 "$round" $plant
   set +e
   "${O[@]}" poll vm --json --test-signatures > "$T/poll$round.json" 2> "$T/poll$round.err"
   status=$?
@@ -120,7 +104,7 @@ PY
 done
 
 # Writes only in the ext4 root LV: no appliance.
-write_round "$T/vm.qcow2" "$root_off" $((96 << 20)) ext4 77 3
+lvm_write_round "$T/vm.qcow2" "$root_off" $((96 << 20)) ext4 77 120 3
 "${O[@]}" poll vm --json --test-signatures > "$T/poll3.json" 2> "$T/poll3.err" || true
 python3 "$WORKLOAD" check --truth "$T/truth3.json" --poll "$T/poll3.json" --prefix vg0/root: ||
   fail "round 3: recall below 100%"
@@ -135,8 +119,8 @@ expect_eq "$(launches "$T/quiet.json")" 0 "quiet poll: appliance launches"
 # Two disks with XFS changes in one run: one launch.
 "${O[@]}" add vm2 --image "$T/vm2.qcow2" || fail "add vm2"
 "${O[@]}" poll vm2 --json --test-signatures > /dev/null 2>&1 || true     # first (full) poll
-write_round "$T/vm.qcow2" "$home_off" $((320 << 20)) xfs 91 4
-write_round "$T/vm2.qcow2" "$home_off" $((320 << 20)) xfs 92 5
+lvm_write_round "$T/vm.qcow2" "$home_off" $((320 << 20)) xfs 91 120 4
+lvm_write_round "$T/vm2.qcow2" "$home_off" $((320 << 20)) xfs 92 120 5
 "${O[@]}" poll --all --json --test-signatures > "$T/run.json" 2> "$T/run.err" || true
 cat "$T/run.err"
 expect_eq "$(launches "$T/run.json")" 1 "two-disk run: appliance launches"

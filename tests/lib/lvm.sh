@@ -143,3 +143,28 @@ lvm_appliance_env () {
   export LIBGUESTFS_BACKEND_SETTINGS=${LIBGUESTFS_BACKEND_SETTINGS-force_tcg}
   export OVSCAN_FS_WALK=${OVSCAN_FS_WALK:-$(dirname "$OVSCAN")/ovscan-fs-walk}
 }
+
+# lvm_write_round IMG OFFSET SIZE FSTYPE SEED OPS TAG [EICAR_REL]
+#   One round of guest writes into an LV: serve IMG (guest_start, dirty
+#   bitmaps record), mount the LV's bytes [OFFSET, +SIZE) through a loop
+#   device at $T/lv, snapshot, run `$WORKLOAD run --seed SEED --ops OPS`,
+#   write $eicar to $T/lv/EICAR_REL if given, snapshot, stop the guest;
+#   ground truth in $T/truthTAG.json.  Needs tests/functions.sh and
+#   tests/lib/guest.sh, $T/mnt and $T/lv directories, $WORKLOAD.
+lvm_write_round () {
+  local img=$1 off=$2 size=$3 fstype=$4 seed=$5 ops=$6 tag=$7 plant=${8:-} lvloop
+  guest_start "$img" "$T/mnt" none || fail "guest_start ($tag)"
+  lvloop=$(lvm_lv_loop "$(guest_dev "$T/mnt")" "$off" "$size") || fail "LV loop ($tag)"
+  cleanup_fn "umount -q '$T/lv' 2>/dev/null; losetup -d $lvloop 2>/dev/null"
+  mount -t "$fstype" "$lvloop" "$T/lv" || fail "mount LV ($tag)"
+  python3 "$WORKLOAD" snapshot --root "$T/lv" --out "$T/before$tag.json"
+  python3 "$WORKLOAD" run --seed "$seed" --root "$T/lv" --ops "$ops" >/dev/null
+  if [ -n "$plant" ]; then
+    mkdir -p "$(dirname "$T/lv/$plant")"; printf '%s' "$eicar" > "$T/lv/$plant"
+  fi
+  python3 "$WORKLOAD" snapshot --root "$T/lv" --out "$T/after$tag.json"
+  umount "$T/lv"
+  losetup -d "$lvloop"
+  guest_stop "$T/mnt" || fail "guest_stop ($tag)"
+  python3 "$WORKLOAD" diff "$T/before$tag.json" "$T/after$tag.json" --out "$T/truth$tag.json"
+}
