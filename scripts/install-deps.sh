@@ -13,5 +13,5 @@ $SUDO apt-get install -y -q --no-install-recommends \
     libsqlite3-dev sqlite3 libcmocka-dev libtsk-dev sleuthkit libjson-c-dev \
     e2fsprogs ntfs-3g dosfstools exfatprogs exfat-fuse mtools gdisk parted fdisk util-linux \
     fuse3 file xxd time python3 \
-    libguestfs-dev libguestfs-tools linux-image-amd64 lvm2 xfsprogs uuid-runtime \
+    libguestfs-dev libguestfs-tools linux-image-amd64 lvm2 xfsprogs uuid-runtime btrfs-progs cryptsetup-bin \
     qemu-system-x86 busybox-static linux-image-amd64 cpio kmod
