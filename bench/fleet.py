@@ -86,8 +86,11 @@ def main():
     md.append("| **first poll / oracle** | **%.2fx** | target <= 1.5x |" % r["ratio_vs_oracle"])
     md.append("| ovscan incremental fleet poll | %.1f | %d files scanned in all |" % (r["incremental_poll_wall_s"], r["incremental_files_scanned"]))
     md.append("| oracle: %d x clamscan --file-list | %.1f | ratio %.2fx |" % (n, r["oracle_incremental_total_s"], r["incremental_ratio_vs_oracle"]))
-    md.append("| extra disk space of all VM layers | %.1f MiB | %.2f%% of the base's %.1f MiB, %.1f MiB per VM |"
+    md.append("| disk usage of all VMs' own layers (du) | %.1f MiB | %.2f%% of the base's %.1f MiB, %.1f MiB per VM: the VMs' own data after two rounds |"
               % (layers / 2**20, 100.0 * layers / base_bytes, base_bytes / 2**20, layers / 2**20 / n))
+    top = os.path.join(run, "vm1.qcow2")
+    md.append("| rotation overhead per VM | %.0f KiB | an empty top layer (extended L2, 128 KiB clusters); a merge-down holds the merged layer's clusters twice until its unlink |"
+              % (os.path.getsize(top) / 1024.0))
     md.append("| base scans recorded in the state db | %d | verdict cache: %d entries, %d hits |"
               % (r["base_scans"], r["verdict_cache_rows"], r["verdict_cache_hits"]))
     md.append("| per-VM poll, median | %.2f / %.2f | first / incremental (seconds, from the poll records) |"
