@@ -21,6 +21,8 @@
 #include "common/units.h"
 #include "db/coverage.h"
 #include "db/detections.h"
+#include "db/fleet.h"
+#include "db/inspection.h"
 
 static void
 usage (FILE *fp)
@@ -46,7 +48,7 @@ static const char *const csv_keys[] = {
   "last_poll_status", "dirty_bytes", "files", "files_scanned", "bytes_scanned",
   "covered_files", "covered_bytes", "coverage_files_pct", "coverage_bytes_pct",
   "oldest_stale_scan", "infected_files", "detections", "detections_present",
-  "signature_version",
+  "signature_version", "base", "layers", "max_layers", "own_bytes", "os",
 };
 
 struct disk_status {
@@ -57,6 +59,10 @@ struct disk_status {
   struct ov_coverage cov;
   bool have_cov;
   uint64_t detections, present;
+  bool on_base;                /* a 'layers' VM with its fleet row */
+  struct ov_fleet_vm vm;
+  char base_name[80];
+  char *os;                    /* inspection summary, or NULL */
 };
 
 struct status_run {
@@ -86,16 +92,41 @@ pct (uint64_t part, uint64_t whole)
   return whole ? 100.0 * (double) part / (double) whole : 0;
 }
 
-/* ---- FLEET (issue 5): per-disk fleet fields go here ----
- * Copy-on-write fleets (base image, layer, verdicts shared with the base)
- * add their keys to the row here, after the issue-6 keys, and document them
- * in ovscan(1) STATUS KEYS; text output gets them in print_text.  Nothing
- * yet. */
+/* Copy-on-write fleets (issue 5) and inspected guests (issue 7): null
+ * for disks that are neither. */
 static void
 fleet_fields (struct ov_row *r, const struct disk_status *ds)
 {
-  (void) r;
-  (void) ds;
+  ov_row_str (r, "base", ds->on_base ? ds->base_name : NULL);
+  ov_row_num (r, "layers", ds->vm.layers, 0, ds->on_base);
+  ov_row_num (r, "max_layers", ds->vm.max_layers, 0, ds->on_base);
+  ov_row_num (r, "own_bytes", (double) ds->vm.own_bytes, 0, ds->on_base);
+  ov_row_str (r, "os", ds->os);
+}
+
+/* The fleet row and base name of a 'layers' VM; the OS summary of an
+ * inspected disk. */
+static int
+fleet_and_guest (struct ov_state *st, struct disk_status *ds)
+{
+  int r = ov_fleet_get_vm (st, ds->rec->id, &ds->vm);
+
+  if (r == -1)
+    return -1;
+  if (r == 0) {
+    struct ov_base_record b = { 0 };
+    int rb = ov_fleet_get_base (st, ds->vm.base_id, &b);
+    if (rb == -1)
+      return -1;
+    ds->on_base = true;
+    if (rb == 0)
+      ov_fleet_base_name (b.sha256, ds->base_name);
+    else
+      snprintf (ds->base_name, sizeof ds->base_name, "missing base #%" PRId64,
+                ds->vm.base_id);
+    ov_base_record_clear (&b);
+  }
+  return ov_state_os_summary (st, ds->rec->id, &ds->os);
 }
 
 static void
@@ -162,6 +193,12 @@ print_text (const struct status_run *sr, const struct disk_status *ds)
             ds->cov.bytes ? "  of " : "",
             ds->cov.bytes ? ov_format_size (ds->cov.bytes, bytes, sizeof bytes) : "");
   }
+  if (ds->on_base)
+    printf ("%16s on %s, %u of at most %u own layers, %s own\n", "",
+            ds->base_name, ds->vm.layers, ds->vm.max_layers,
+            ov_format_size (ds->vm.own_bytes, bytes, sizeof bytes));
+  if (ds->os)
+    printf ("%16s os: %s\n", "", ds->os);
 }
 
 static int
@@ -179,7 +216,8 @@ status_disk (void *opaque, const struct ov_disk_record *rec)
   }
   if (ov_state_count_files (sr->st, rec->id, &ds.files, &ds.runs) == -1
       || ov_coverage_disk (sr->st, rec->id, sr->version, &ds.cov) == -1
-      || ov_detections_count (sr->st, rec->id, &ds.detections, &ds.present) == -1)
+      || ov_detections_count (sr->st, rec->id, &ds.detections, &ds.present) == -1
+      || fleet_and_guest (sr->st, &ds) == -1)
     goto fail;
   ds.have_cov = sr->version != NULL;
   if (sr->format == OV_REPORT_TEXT)
@@ -194,6 +232,7 @@ status_disk (void *opaque, const struct ov_disk_record *rec)
  out:
   free ((char *) ds.last.mode);
   free ((char *) ds.last.status);
+  free (ds.os);
   return ret;
 }
 

@@ -130,7 +130,7 @@ ov_fleet_add_vm (struct ov_state *st, struct ov_disk_record *rec,
   }
   if (base_by_content (st, &chain.layers[chain.base_index], &b) == -1)
     goto out;
-  snprintf (name, sizeof name, "base-%.12s", b.sha256);
+  ov_fleet_base_name (b.sha256, name);
   if (ov_state_begin (st) == -1)
     goto out;
   rec->size = 0;
@@ -173,7 +173,7 @@ scan_base_once (struct ov_state *st, const struct ov_base_record *b,
   char name[64];
   int lock, r, ret = -1;
 
-  snprintf (name, sizeof name, "base-%.12s", b->sha256);
+  ov_fleet_base_name (b->sha256, name);
   lock = ov_disk_lock (st, name);
   if (lock < 0) {
     if (lock == -2)
@@ -284,7 +284,7 @@ ov_fleet_before_poll (struct ov_state *st, struct ov_disk_record *disk,
     }
   }
   /* The base scanned once, for every VM on it. */
-  snprintf (name, sizeof name, "base-%.12s", reg.sha256);
+  ov_fleet_base_name (reg.sha256, name);
   if ((r = ov_state_get_disk (st, name, &bd)) != 0) {
     if (r == 1)
       ov_error ("%s: the disk row of base %s is missing", disk->name, name);

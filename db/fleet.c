@@ -25,6 +25,12 @@ ov_base_record_clear (struct ov_base_record *b)
   memset (b, 0, sizeof *b);
 }
 
+void
+ov_fleet_base_name (const char *sha256, char *name)
+{
+  snprintf (name, OV_FLEET_BASE_NAME_SIZE, "base-%.12s", sha256);
+}
+
 #define BASE_COLUMNS \
   "id, disk_id, sha256, path, format, virtual_size, dev, ino, file_size," \
   " mtime_ns, ctime_ns"
@@ -111,7 +117,7 @@ ov_fleet_add_base (struct ov_state *st, struct ov_base_record *b)
     ov_error ("%s: base %s: size out of range", st->path, b->path);
     return -1;
   }
-  snprintf (name, sizeof name, "base-%.12s", b->sha256);
+  ov_fleet_base_name (b->sha256, name);
   d.name = name;
   d.image = b->path;
   d.format = b->format;

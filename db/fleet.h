@@ -25,6 +25,11 @@ struct ov_base_record {
 };
 void ov_base_record_clear (struct ov_base_record *b);
 
+/* The name of a base's disk row: "base-" + the first 12 hex digits of its
+ * SHA-256.  NAME must hold OV_FLEET_BASE_NAME_SIZE bytes. */
+#define OV_FLEET_BASE_NAME_SIZE 18
+void ov_fleet_base_name (const char *sha256, char *name);
+
 /* 0 found, 1 not found, -1 error. */
 int ov_fleet_get_base (struct ov_state *st, int64_t id, struct ov_base_record *b);
 int ov_fleet_find_base (struct ov_state *st, const char *sha256, struct ov_base_record *b);

@@ -103,4 +103,16 @@ expect_eq "$(fleet_poll_json "$T/quiet.json" dirty_bytes)" 0 "quiet poll dirty b
 expect_eq "$(ls "$T" | grep -c '^vm1.qcow2.layer-')" 1 "a quiet poll rotates nothing"
 "${O[@]}" list | tee "$T/list.txt"
 grep -q "^base-" "$T/list.txt" || fail "list shows no base"
+# status names each VM's base and its layers; the base's own row has none
+"${O[@]}" status --test-signatures --json > "$T/status.json" || fail "status"
+python3 - "$T/status.json" "$N" <<'PY' || fail "status fleet fields"
+import json, sys
+rows = {r["vm"]: r for r in map(json.loads, open(sys.argv[1]))}
+bases = [n for n in rows if n.startswith("base-")]
+assert len(bases) == 1 and rows[bases[0]]["base"] is None, rows
+for i in range(1, int(sys.argv[2]) + 1):
+    r = rows["vm%d" % i]
+    assert r["base"] == bases[0] and r["max_layers"] == 2, r
+    assert r["layers"] >= 1 and r["own_bytes"] > 0, r
+PY
 echo PASS

@@ -73,6 +73,9 @@ grep -Eq '^vm: .+ \(linux debian 12\.[0-9]+\), hostname guest1$' "$T/show1" ||
 "${O[@]}" list > "$T/list" || fail "list"
 cat "$T/list"
 grep -Eq '^ +os: .+, host guest1$' "$T/list" || fail "list shows the OS"
+"${O[@]}" status vm --test-signatures --json > "$T/status.json" || fail "status"
+python3 -c 'import json,sys; os_=json.load(open(sys.argv[1]))["os"]; assert os_ and os_.endswith(", host guest1"), os_' \
+  "$T/status.json" || fail "status shows the OS"
 
 # First poll: guest paths.
 set +e
