@@ -17,10 +17,21 @@
  * host-side (encoded, inline, unknown location, delayed allocation) is
  * reported and skipped.  Hard links (same inode) become one ov_file with
  * several paths.  Files no directory names (orphans) are not found.
+ *
+ * Injection: a guest name is arbitrary bytes but travels as HEXPATH (two
+ * lowercase hex digits per byte, NUL refused, must start with '/'), so no
+ * name can end a record, start another, or hide one.  A listing without
+ * its final "Z files problems" record (walker killed, output truncated) or
+ * whose counts disagree with the records read is refused as a whole: no
+ * file may silently go missing.  Guest-reachable oddities (a file larger
+ * than OV_MAX_FILE_SIZE, more than OV_MAX_RUNS extents, pre-1970 times)
+ * skip or clamp that one file, never the whole filesystem.  Names in
+ * messages are quoted (common/quote.h).
  * Cost: the appliance walk (one mount, one pass) + O(files) memory here.
  */
 #include "fsmap/internal.h"
 #include "fsmap/appliance.h"
+#include "fsmap/xfs_listing.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -31,6 +42,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/quote.h"
 #include "common/vector.h"
 
 DEFINE_VECTOR (file_vector, struct ov_file *);
@@ -122,6 +134,48 @@ fields (const char *s, unsigned long long *v, size_t n)
   return s;
 }
 
+/* One signed decimal field followed by a space (a time: XFS keeps times
+ * before 1970); returns a pointer after the space, or NULL. */
+static const char *
+signed_field (const char *s, long long *v)
+{
+  char *end;
+
+  if (*s != '-' && (*s < '0' || *s > '9'))
+    return NULL;
+  if (*s == '-' && (s[1] < '0' || s[1] > '9'))
+    return NULL;
+  errno = 0;
+  *v = strtoll (s, &end, 10);
+  if (errno || *end != ' ')
+    return NULL;
+  return end + 1;
+}
+
+/* "ino size mode uid gid mtime mtime_ns ctime ctime_ns nlink nextents "
+ * into v[11] (v[5] and v[7], the times, in t[0] and t[1]); NULL if
+ * malformed, else a pointer to HEXPATH. */
+static const char *
+file_fields (const char *s, unsigned long long *v, long long *t)
+{
+  if ((s = fields (s, v, 5)) == NULL || (s = signed_field (s, &t[0])) == NULL
+      || (s = fields (s, v + 6, 1)) == NULL
+      || (s = signed_field (s, &t[1])) == NULL)
+    return NULL;
+  v[5] = v[7] = 0;
+  return fields (s, v + 8, 3);
+}
+
+/* Message helper: the quoted path, or "?" when out of memory. */
+static void
+problem_path (struct xwalk *x, const char *path, unsigned long long ino,
+              const char *why)
+{
+  char *q = ov_quote_path (path);
+  problem (x, "inode %llu \"%s\": %s: not scanned", ino, q ? q : "?", why);
+  free (q);
+}
+
 #define BAD_FLAGS (FIEMAP_EXTENT_UNKNOWN | FIEMAP_EXTENT_DELALLOC \
                    | FIEMAP_EXTENT_ENCODED | FIEMAP_EXTENT_DATA_ENCRYPTED \
                    | FIEMAP_EXTENT_DATA_INLINE | FIEMAP_EXTENT_DATA_TAIL \
@@ -134,7 +188,8 @@ read_file (struct xwalk *x, FILE *fp, const char *rec, char **line,
            size_t *cap, struct ov_file **out)
 {
   unsigned long long v[11];
-  const char *hex = fields (rec, v, 11);
+  long long t[2];
+  const char *hex = file_fields (rec, v, t);
   struct ov_runlist l = { 0 };
   struct ov_file *f = NULL;
   char *path = NULL;
@@ -143,13 +198,18 @@ read_file (struct xwalk *x, FILE *fp, const char *rec, char **line,
   uint64_t size, lo = x->fs->offset, hi = x->fs->offset + x->fs->size;
 
   *out = NULL;
-  if (hex == NULL || v[1] > OV_MAX_FILE_SIZE || v[10] > OV_MAX_RUNS
-      || (path = unhex (hex)) == NULL) {
+  if (hex == NULL || (path = unhex (hex)) == NULL) {
     ov_error ("%s line %lu: malformed file record", x->listing, x->line);
     free (path);
     return -1;
   }
   size = v[1];
+  /* Guest-reachable (a sparse 5 EiB file, a file fragmented past 2^20
+   * extents): this file is reported, the others still scanned. */
+  if (size > OV_MAX_FILE_SIZE)
+    why = "larger than ovscan reads (4 EiB)";
+  else if (v[10] > OV_MAX_RUNS)
+    why = "more extents than ovscan maps";
   for (i = 0; i < v[10]; i++) {
     unsigned long long e[3];
     const char *rest;
@@ -196,7 +256,7 @@ read_file (struct xwalk *x, FILE *fp, const char *rec, char **line,
       goto fail;
   }
   if (why) {
-    problem (x, "inode %llu \"%s\": %s: not scanned", v[0], path, why);
+    problem_path (x, path, v[0], why);
     free (path);
     free (l.runs);
     return 1;
@@ -207,8 +267,7 @@ read_file (struct xwalk *x, FILE *fp, const char *rec, char **line,
                             size - ov_runlist_end (&l)) == -1)
     goto fail;
   if (ov_runs_validate (l.runs, l.nruns, size, lo, hi) == -1) {
-    problem (x, "inode %llu \"%s\": %s: not scanned", v[0], path,
-             ov_last_error ());
+    problem_path (x, path, v[0], ov_last_error ());
     free (path);
     free (l.runs);
     return 1;
@@ -222,9 +281,9 @@ read_file (struct xwalk *x, FILE *fp, const char *rec, char **line,
   f->mode = (uint32_t) (v[2] & 07777);
   f->uid = (uint32_t) v[3];
   f->gid = (uint32_t) v[4];
-  f->mtime = (int64_t) (v[5] > INT64_MAX ? INT64_MAX : v[5]);
+  f->mtime = (int64_t) t[0];
   f->mtime_nsec = (uint32_t) (v[6] % 1000000000u);
-  f->ctime = (int64_t) (v[7] > INT64_MAX ? INT64_MAX : v[7]);
+  f->ctime = (int64_t) t[1];
   f->ctime_nsec = (uint32_t) (v[8] % 1000000000u);
   if ((f->paths[0] = ov_path_full (x->fs->label, path, NULL)) == NULL)
     goto nomem;
@@ -268,6 +327,8 @@ parse_listing (struct xwalk *x, ov_file_cb file_cb)
   size_t cap = 0, i;
   ssize_t n;
   int ret = -1;
+  unsigned long long nfile_records = 0, nproblem_records = 0;
+  bool complete = false;
 
   if (fp == NULL) {
     ov_error_errno (errno, "%s", x->listing);
@@ -283,19 +344,49 @@ parse_listing (struct xwalk *x, ov_file_cb file_cb)
       ov_error ("%s line %lu: too long", x->listing, x->line);
       goto out;
     }
+    if (complete || (size_t) n != strlen (line) || line[n - 1] != '\n') {
+      ov_error ("%s line %lu: %s", x->listing, x->line,
+                complete ? "records after the end of the listing"
+                : "truncated or holding a NUL byte");
+      goto out;
+    }
+    if (line[0] == 'Z' && line[1] == ' ') {
+      unsigned long long z[2];
+      const char *rest = fields (line + 2, z, 1);
+      char *end;
+      if (rest == NULL || (errno = 0, z[1] = strtoull (rest, &end, 10), errno)
+          || *end != '\n' || *rest < '0' || *rest > '9'
+          || z[0] != nfile_records || z[1] != nproblem_records) {
+        ov_error ("%s line %lu: end record disagrees with the %llu file and"
+                  " %llu problem records read", x->listing, x->line,
+                  nfile_records, nproblem_records);
+        goto out;
+      }
+      complete = true;
+      continue;
+    }
     if (line[0] == 'X' && line[1] == ' ') {
-      char *path, *sp = strchr (line + 2, ' ');
+      char *path, *quoted = NULL, *sp = strchr (line + 2, ' ');
       int err = atoi (line + 2);
       path = sp ? unhex (sp + 1) : NULL;
+      /* An X record whose path is "/" + nothing is the root directory. */
+      if (path == NULL && sp && sp[1] == '\n')
+        path = strdup ("/");
+      if (path)
+        quoted = ov_quote_path (path);
       problem (x, "\"%s\": not read in the appliance: %s",
-               path ? path : "?", strerror (err > 0 && err < 4096 ? err : EIO));
+               quoted ? quoted : "?",
+               strerror (err > 0 && err < 4096 ? err : EIO));
+      free (quoted);
       free (path);
+      nproblem_records++;
       continue;
     }
     if (line[0] != 'F' || line[1] != ' ') {
       ov_error ("%s line %lu: unexpected record", x->listing, x->line);
       goto out;
     }
+    nfile_records++;
     r = read_file (x, fp, line + 2, &line, &cap, &f);
     if (r == -1)
       goto out;
@@ -321,6 +412,11 @@ parse_listing (struct xwalk *x, ov_file_cb file_cb)
     ov_error_errno (errno, "%s", x->listing);
     goto out;
   }
+  if (!complete) {
+    ov_error ("%s: the listing has no end record (the walk in the appliance"
+              " stopped early): files may be missing", x->listing);
+    goto out;
+  }
   ret = 0;
   for (i = 0; i < files.len; i++) {
     struct ov_file *f = files.ptr[i];
@@ -339,6 +435,16 @@ parse_listing (struct xwalk *x, ov_file_cb file_cb)
   free (line);
   fclose (fp);
   return ret;
+}
+
+int
+ov_xfs_listing_parse (struct ov_fs *fs, const char *listing,
+                      ov_file_cb file_cb, ov_fsmap_error_cb error_cb,
+                      void *opaque)
+{
+  struct xwalk x = { .fs = fs, .error_cb = error_cb, .opaque = opaque,
+                     .listing = listing };
+  return parse_listing (&x, file_cb);
 }
 
 bool
@@ -364,6 +470,8 @@ ov_appliance_fs_walk (struct ov_fsmap *map, struct ov_fs *fs,
   }
   x.listing = listing;
   r = parse_listing (&x, file_cb);
+  if (r == -1)
+    ov_error_prefix ("%s (%s)", fs->label[0] ? fs->label : "disk", fs->type);
   unlink (listing);
   free (listing);
   return r;

@@ -10,9 +10,17 @@
  *   F ino size mode uid gid mtime mtime_ns ctime ctime_ns nlink nextents HEXPATH
  *   E logical physical length flags          (nextents lines, in order)
  *   X errno HEXPATH                          (a file or directory not read)
+ *   Z files problems                         (last line: the walk finished;
+ *                                             counts of F and X records)
  *
- * HEXPATH is the path below ROOT ("/" + names), every byte as two hex
- * digits, so names with newlines or any byte survive.  Physical offsets are
+ * HEXPATH is the path below ROOT ("/" + names), every byte as two lowercase
+ * hex digits, so names with newlines, spaces or any byte survive and no
+ * name can forge or hide a record; it is empty for ROOT itself.  mtime and
+ * ctime may be negative (before 1970).  A directory whose reading fails
+ * part-way (corrupt directory blocks) gets an X record: entries after the
+ * failure are not silently dropped.  The host refuses a listing without
+ * its Z record, so a walk that died mid-way is never taken as complete.
+ * Physical offsets are
  * bytes from the start of the mounted block device.  The host-side parser
  * (fsmap/xfs_walk.c) trusts none of this: the filesystem is the guest's.
  *
@@ -38,6 +46,7 @@
 
 static FILE *out;
 static dev_t root_dev;
+static unsigned long long nfiles, nproblems;
 
 static void
 put_hex (const char *path)
@@ -53,6 +62,7 @@ problem (int err, const char *path)
 {
   fprintf (out, "X %d ", err);
   put_hex (path);
+  nproblems++;
 }
 
 static void
@@ -102,6 +112,13 @@ file_record (int fd, const struct stat *st, const char *path)
         last = 1;
       start = e->fe_logical + e->fe_length;
     }
+    if (!last && start <= fm->fm_start) {
+      /* No progress: never loop, never list a partial map. */
+      problem (EIO, path);
+      free (fm);
+      free (all);
+      return;
+    }
   }
   fprintf (out, "F %llu %lld %o %u %u %lld %ld %lld %ld %lu %zu ",
            (unsigned long long) st->st_ino, (long long) st->st_size,
@@ -110,6 +127,7 @@ file_record (int fd, const struct stat *st, const char *path)
            st->st_mtim.tv_nsec, (long long) st->st_ctim.tv_sec,
            st->st_ctim.tv_nsec, (unsigned long) st->st_nlink, n);
   put_hex (path);
+  nfiles++;
   for (size_t i = 0; i < n; i++)
     fprintf (out, "E %llu %llu %llu %u\n",
              (unsigned long long) all[i].fe_logical,
@@ -136,11 +154,18 @@ walk (int dirfd, char *path, size_t len, size_t cap, int depth)
     close (dirfd);
     return;
   }
-  while ((de = readdir (d)) != NULL) {
-    size_t nl = strlen (de->d_name);
+  for (;;) {
     struct stat st;
     int fd;
+    size_t nl;
 
+    errno = 0;
+    if ((de = readdir (d)) == NULL) {
+      if (errno != 0)
+        problem (errno, path);        /* the rest of this directory is lost */
+      break;
+    }
+    nl = strlen (de->d_name);
     if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
       continue;
     if (len + 1 + nl + 1 > cap) {
@@ -201,6 +226,7 @@ main (int argc, char **argv)
   root_dev = st.st_dev;
   path[0] = '\0';
   walk (fd, path, 0, sizeof path, 0);
+  fprintf (out, "Z %llu %llu\n", nfiles, nproblems);
   if (fclose (out) == EOF) {
     perror (argv[2]);
     return 1;
