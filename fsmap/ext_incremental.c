@@ -51,7 +51,9 @@ bool
 ov_ext_incr_supported (const struct ov_fs *fs)
 {
   const struct ov_fs_tsk *t = fs->priv;
-  return fs->error == NULL && t && t->fs && TSK_FS_TYPE_ISEXT (t->fs->ftype)
+  /* Not for an LV in several runs: this pass works in disk offsets. */
+  return fs->error == NULL && t && t->fs && t->lv_img == NULL
+    && TSK_FS_TYPE_ISEXT (t->fs->ftype)
     && t->ext_inodes_per_group && t->ext_inode_size && t->ext_ngroups;
 }
 

@@ -137,6 +137,9 @@ size_t ov_fsmap_fs_count (const struct ov_fsmap *map);
 struct ov_fs *ov_fsmap_fs (struct ov_fsmap *map, size_t i);
 /* True if the disk has a partition table (paths carry "pN:"). */
 bool ov_fsmap_partitioned (const struct ov_fsmap *map);
+/* True for an LVM LV stored in several runs on the disk (read through a
+ * translating image; its file runs are still absolute disk offsets). */
+bool ov_fs_translated (const struct ov_fs *fs);
 
 /* Every regular file (and ADS) of one filesystem, each once (hard links are
  * merged into one ov_file with several paths, so the walk keeps an inode

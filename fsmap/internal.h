@@ -74,6 +74,9 @@ struct ov_fs_tsk {
   uint32_t ext_ngroups;
   uint64_t ext_gdt_offset;       /* absolute */
   uint32_t ext_first_ino;        /* first non-reserved inode (11), 0 = unknown */
+  /* An LV in several runs: the fs's own TSK image (fsmap/lvm_image.c),
+   * closed after fs; NULL when the fs is read on the disk's image. */
+  TSK_IMG_INFO *lv_img;
 };
 
 struct ov_fsmap {
@@ -134,6 +137,10 @@ struct ov_fs *ov_volume_add (struct ov_fsmap *map, unsigned partition,
                              uint64_t offset, uint64_t size);
 /* Open the filesystem of a volume; problems land in fs->error.  -1 ENOMEM. */
 int ov_volume_open_fs (struct ov_fsmap *map, struct ov_fs *fs);
+/* The same on another image (an LV in several runs: no probe for non-TSK
+ * volumes, img owned by fs->priv on success, else left to the caller). */
+int ov_volume_open_fs_on (struct ov_fsmap *map, struct ov_fs *fs,
+                          TSK_IMG_INFO *img);
 void ov_fs_set_error (struct ov_fs *fs, const char *fmt, ...)
   __attribute__ ((format (printf, 2, 3)));
 

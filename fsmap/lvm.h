@@ -71,6 +71,18 @@ int ov_lvm_assemble (const struct ov_lvm_pv *pvs, size_t npvs,
  * set, -1 if its pieces are not one run. */
 int ov_lvm_contiguous (const struct ov_lvm_lv *lv, uint64_t *offset);
 
+/* lvm_image.c — an LV stored in several runs (see its header comment).
+ * ov_lvm_span: check the pieces (contiguous in the LV, inside the disk, not
+ * overlapping) and give the disk span [*lo, *hi) they lie in; -1 + ov_error.
+ * ov_lvm_image_open: a TSK image whose byte base + x is LV byte x.
+ * ov_lvm_translate_runs: f's runs from that image's bytes to absolute disk
+ * bytes (no-op unless fs was opened on such an image); -1 + ov_error. */
+int ov_lvm_span (const struct ov_lvm_lv *lv, uint64_t disk_size,
+                 uint64_t *lo, uint64_t *hi);
+TSK_IMG_INFO *ov_lvm_image_open (struct ov_disk *disk,
+                                 const struct ov_lvm_lv *lv, uint64_t base);
+int ov_lvm_translate_runs (const struct ov_fs *fs, struct ov_file *f);
+
 /* lvm_text.c — the LVM2 text metadata format ("key = value", "name { … }",
  * strings, integers, arrays), parsed into a tree. */
 enum ov_lvm_kind { OV_LVM_SECTION, OV_LVM_STRING, OV_LVM_NUMBER, OV_LVM_ARRAY };

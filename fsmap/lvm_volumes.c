@@ -8,8 +8,12 @@
  * reads it through the same disk source, and every run, inode table and
  * directory block comes out as an absolute disk offset, so dirty disk
  * extents of later polls map to the LV's files with no translation.  An LV
- * that is not contiguous on the disk (segments in several places), or that
- * LVM metadata marks unusable (missing PV, past the disk, unsupported
+ * stored in several runs (lvextend, segments on two PVs) is read through an
+ * image of its own and its files' runs are translated to disk offsets
+ * (fsmap/lvm_image.c); only TSK filesystems are read that way (an XFS or a
+ * nested PV in such an LV is reported "no filesystem recognised").  An LV
+ * whose pieces leave the disk or overlap, or that LVM metadata marks
+ * unusable (missing PV, past the disk, unsupported
  * segment type), is kept with `error` set; the other volumes are unaffected.
  * Problems of whole VGs become one volume labelled "lvm" with the message.
  * Cost: the metadata parse, one TSK open per LV.
@@ -20,6 +24,39 @@
 #include <stdio.h>
 
 #include "common/error.h"
+
+/* An LV in several runs: its own TSK image (fsmap/lvm_image.c); fs->offset
+ * is the lowest disk byte of its pieces and fs->size the span up to the
+ * highest, so a dirty extent on any piece makes it dirty.  -1 on ENOMEM. */
+static int
+open_translated (struct ov_fsmap *map, struct ov_fs *fs,
+                 const struct ov_lvm_lv *lv)
+{
+  TSK_IMG_INFO *img;
+  uint64_t lo, hi;
+
+  if (ov_lvm_span (lv, ov_disk_size (map->disk), &lo, &hi) == -1) {
+    ov_fs_set_error (fs, "%s", ov_last_error ());
+    return 0;
+  }
+  fs->offset = lo;
+  fs->size = lv->size;
+  img = ov_lvm_image_open (map->disk, lv, lo);
+  if (img == NULL)
+    return -1;
+  if (ov_volume_open_fs_on (map, fs, img) == -1) {
+    tsk_img_close (img);
+    return -1;
+  }
+  if (fs->priv == NULL) {
+    tsk_img_close (img);
+    ov_fs_set_error (fs, "LV %s (stored in %zu runs on the disk): %s",
+                     fs->label, lv->npieces, fs->error ? fs->error
+                     : "no filesystem recognised");
+  }
+  fs->size = hi - lo;
+  return 0;
+}
 
 int
 ov_lvm_add_volumes (struct ov_fsmap *map)
@@ -47,9 +84,8 @@ ov_lvm_add_volumes (struct ov_fsmap *map)
       continue;
     }
     if (ov_lvm_contiguous (lv, &offset) == -1) {
-      ov_fs_set_error (fs, "LV %s: stored in %zu pieces that are not"
-                       " contiguous on the disk (only LVs stored in one run"
-                       " are read)", fs->label, lv->npieces);
+      if (open_translated (map, fs, lv) == -1)
+        goto out;
       continue;
     }
     fs->offset = offset;

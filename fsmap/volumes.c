@@ -73,6 +73,8 @@ ov_fs_free (struct ov_fs *fs)
   if (t) {
     if (t->fs)
       tsk_fs_close (t->fs);
+    if (t->lv_img)
+      tsk_img_close (t->lv_img);
     free (t->mft_runs);
     free (t);
   }
@@ -139,21 +141,28 @@ identity_to_hex (const TSK_FS_INFO *tfs, char *out, size_t len)
 int
 ov_volume_open_fs (struct ov_fsmap *map, struct ov_fs *fs)
 {
-  const char *where = fs->label[0] ? fs->label : "disk";
-  struct ov_fs_tsk *t;
-  TSK_FS_INFO *tfs;
-  uint64_t fs_bytes;
-
   /* LVM PVs, LUKS, btrfs, XFS: not TSK's (fsmap/volume_probe.c). */
   switch (ov_volume_probe (map, fs)) {
   case -1: return -1;
   case 1: return 0;
   default: break;
   }
+  return ov_volume_open_fs_on (map, fs, map->img);
+}
+
+int
+ov_volume_open_fs_on (struct ov_fsmap *map, struct ov_fs *fs,
+                      TSK_IMG_INFO *img)
+{
+  const char *where = fs->label[0] ? fs->label : "disk";
+  struct ov_fs_tsk *t;
+  TSK_FS_INFO *tfs;
+  uint64_t fs_bytes;
+
   tsk_error_reset ();
-  tfs = tsk_fs_open_img (map->img, (TSK_OFF_T) fs->offset, TSK_FS_TYPE_DETECT);
+  tfs = tsk_fs_open_img (img, (TSK_OFF_T) fs->offset, TSK_FS_TYPE_DETECT);
   if (tfs == NULL) {
-    if (is_swap (map->disk, fs->offset, fs->size)) {
+    if (img == map->img && is_swap (map->disk, fs->offset, fs->size)) {
       snprintf (fs->type, sizeof fs->type, "swap");
       fs->not_scanned_ok = true;
       ov_fs_set_error (fs, "%s: Linux swap space at offset %" PRIu64
@@ -187,6 +196,8 @@ ov_volume_open_fs (struct ov_fsmap *map, struct ov_fs *fs)
     return -1;
   }
   t->fs = tfs;
+  if (img != map->img)
+    t->lv_img = img;
   fs->priv = t;
   ov_runs_prepare_fs (fs, map->disk);
   return 0;

@@ -39,6 +39,7 @@
  * memory O(inodes) for the named set plus the pending hard links.
  */
 #include "fsmap/internal.h"
+#include "fsmap/lvm.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -139,6 +140,13 @@ deliver (struct walk *w, struct ov_file *f)
   if (w->stopped) {
     ov_file_free (f);
     return -1;
+  }
+  /* An LV in several runs: LV bytes -> disk bytes, here only. */
+  if (ov_lvm_translate_runs (w->fs, f) == -1) {
+    report (w, f->inode, f->npaths ? f->paths[0] : NULL, "%s",
+            ov_last_error ());
+    ov_file_free (f);
+    return 0;
   }
   if (w->file_cb (w->opaque, f) == -1) {
     w->stopped = true;

@@ -91,6 +91,8 @@ ov_targeted_run (struct ov_state *st, int64_t fs_id, struct ov_fsmap *map,
     return 0;
   if (!t->ext || walk_forced ()) {
     if (asprintf (&t->why_walk, "%s", walk_forced () ? "OVSCAN_METADATA=walk"
+                  : ov_fs_translated (fs)
+                  ? "LV stored in several runs: full metadata walk"
                   : "no targeted path for this filesystem type") == -1) {
       t->why_walk = NULL;
       ov_error ("out of memory");
