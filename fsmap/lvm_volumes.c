@@ -22,6 +22,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "common/error.h"
 
@@ -49,10 +50,20 @@ open_translated (struct ov_fsmap *map, struct ov_fs *fs,
     return -1;
   }
   if (fs->priv == NULL) {
-    tsk_img_close (img);
+    char magic[6] = { 0 };
+    const char *what = fs->error ? fs->error : "no filesystem recognised";
+
+    /* Volumes ovscan reads other ways need an LV in one run. */
+    if (tsk_img_read (img, (TSK_OFF_T) lo, magic, sizeof magic)
+        == (ssize_t) sizeof magic) {
+      if (memcmp (magic, "XFSB", 4) == 0)
+        what = "XFS is only read in an LV stored in one run";
+      else if (memcmp (magic, "LUKS\xba\xbe", 6) == 0)
+        what = "LUKS encrypted volume (no key)";
+    }
     ov_fs_set_error (fs, "LV %s (stored in %zu runs on the disk): %s",
-                     fs->label, lv->npieces, fs->error ? fs->error
-                     : "no filesystem recognised");
+                     fs->label, lv->npieces, what);
+    tsk_img_close (img);
   }
   fs->size = hi - lo;
   return 0;
