@@ -82,6 +82,10 @@ int ov_lvm_span (const struct ov_lvm_lv *lv, uint64_t disk_size,
 TSK_IMG_INFO *ov_lvm_image_open (struct ov_disk *disk,
                                  const struct ov_lvm_lv *lv, uint64_t base);
 int ov_lvm_translate_runs (const struct ov_fs *fs, struct ov_file *f);
+/* The same for a list of independent DATA ranges (directory blocks, file
+ * offsets 0): *runs replaced; -1 + ov_error on ENOMEM. */
+int ov_lvm_translate_ranges (const struct ov_fs *fs, struct ov_run **runs,
+                             size_t *nruns);
 
 /* lvm_text.c — the LVM2 text metadata format ("key = value", "name { … }",
  * strings, integers, arrays), parsed into a tree. */

@@ -14,7 +14,9 @@
  * bytes through this image (a read crossing pieces is split), and
  * ov_lvm_translate_runs turns a file's runs into ABSOLUTE disk runs (a run
  * crossing a piece boundary becomes several) for the reverse map, the
- * dirty-overlap checks and ov_file_pread.  The volume's fs->size is the
+ * dirty-overlap checks and ov_file_pread; ov_lvm_translate_ranges does the
+ * same for the directory blocks walk.c hands to ov_dir_cb.  Both are called
+ * in walk.c only, where files and directories leave fsmap.  The volume's fs->size is the
  * disk span of all its pieces, so any dirty extent touching a piece makes
  * the filesystem dirty (a dirty extent between pieces, in another LV,
  * only costs a metadata walk).  The targeted ext metadata pass, which
@@ -273,4 +275,57 @@ ov_lvm_translate_runs (const struct ov_fs *fs, struct ov_file *f)
  err:
   free (l.runs);
   return -1;
+}
+
+int
+ov_lvm_translate_ranges (const struct ov_fs *fs, struct ov_run **runs,
+                         size_t *nruns)
+{
+  const struct ov_fs_tsk *t = fs->priv;
+  const struct lv_img *self;
+  struct ov_run *out = NULL;
+  size_t i, n = 0, cap = 0;
+
+  if (t == NULL || t->lv_img == NULL)
+    return 0;
+  self = (const struct lv_img *) t->lv_img;
+  for (i = 0; i < *nruns; i++) {
+    const struct ov_run *r = &(*runs)[i];
+    uint64_t pos, left = r->length;
+
+    /* ov_inode_blocks clipped them to the fs; keep only what is in the LV. */
+    if (r->disk_offset < self->base
+        || r->disk_offset - self->base >= self->lv_size)
+      continue;
+    pos = r->disk_offset - self->base;
+    if (left > self->lv_size - pos)
+      left = self->lv_size - pos;
+    while (left > 0) {
+      const struct ov_lvm_piece *p = &self->pieces[piece_find (self, pos)];
+      uint64_t within = pos - p->lv_offset, len = left;
+
+      if (len > p->length - within)
+        len = p->length - within;
+      if (n == cap) {
+        size_t ncap = cap ? 2 * cap : 16;
+        struct ov_run *v = ncap > OV_MAX_RUNS ? NULL
+          : realloc (out, ncap * sizeof *v);
+        if (v == NULL) {
+          free (out);
+          ov_error ("%s: directory blocks: out of memory or too many",
+                    self->label);
+          return -1;
+        }
+        out = v, cap = ncap;
+      }
+      out[n++] = (struct ov_run) { .file_offset = 0,
+        .disk_offset = p->disk_offset + within, .length = len,
+        .kind = OV_RUN_DATA };
+      pos += len, left -= len;
+    }
+  }
+  free (*runs);
+  *runs = out;
+  *nruns = n;
+  return 0;
 }

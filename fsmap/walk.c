@@ -422,6 +422,13 @@ deliver_dir (struct walk *w, TSK_FS_DIR *dir, struct ov_dir *d)
     w->stopped = true;
     return -1;
   }
+  /* An LV in several runs: LV bytes -> disk bytes, as in deliver(). */
+  if (ov_lvm_translate_ranges (w->fs, &d->runs, &d->nruns) == -1) {
+    ov_dir_clear (d);
+    free (d);
+    w->stopped = true;
+    return -1;
+  }
   unlock (w);
   r = w->dir_cb (w->dir_opaque, d);
   lock (w);

@@ -1,8 +1,8 @@
 /* Unit tests of fsmap/lvm_image.c: the piece checks of an LV stored in
  * several runs (gap, overlap, past the disk, short cover) and the
  * translation of a file's runs from the LV image's bytes to disk bytes
- * (a run crossing a piece boundary split, sparse and resident runs, a run
- * past the LV refused). */
+ * (a run crossing a piece boundary split, sparse runs, a run past the LV
+ * refused) and of directory-block ranges. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -104,6 +104,35 @@ test_translate (void **state)
 }
 
 static void
+test_translate_ranges (void **state)
+{
+  struct ov_lvm_lv lv = lv_of (two, 2, 24 * MIB);
+  const uint64_t base = 10 * MIB;
+  struct ov_fs_tsk t;
+  struct ov_fs fs;
+  struct ov_run *r = calloc (3, sizeof *r);
+  size_t n = 3;
+
+  (void) state;
+  memset (&t, 0, sizeof t);
+  memset (&fs, 0, sizeof fs);
+  t.lv_img = ov_lvm_image_open (NULL, &lv, base);
+  assert_non_null (t.lv_img);
+  fs.priv = &t;
+  /* a block at LV 4K, 8K crossing LV 8M, one past the LV (dropped) */
+  r[0] = (struct ov_run) { 0, base + 4096, 4096, OV_RUN_DATA };
+  r[1] = (struct ov_run) { 0, base + 8 * MIB - 4096, 8192, OV_RUN_DATA };
+  r[2] = (struct ov_run) { 0, base + 30 * MIB, 4096, OV_RUN_DATA };
+  assert_int_equal (ov_lvm_translate_ranges (&fs, &r, &n), 0);
+  assert_int_equal (n, 3);
+  assert_true (r[0].disk_offset == 10 * MIB + 4096 && r[0].length == 4096);
+  assert_true (r[1].disk_offset == 18 * MIB - 4096 && r[1].length == 4096);
+  assert_true (r[2].disk_offset == 40 * MIB && r[2].length == 4096);
+  free (r);
+  tsk_img_close (t.lv_img);
+}
+
+static void
 test_untranslated_is_noop (void **state)
 {
   struct ov_fs_tsk t;
@@ -129,6 +158,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_span),
     cmocka_unit_test (test_translate),
+    cmocka_unit_test (test_translate_ranges),
     cmocka_unit_test (test_untranslated_is_noop),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
