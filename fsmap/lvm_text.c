@@ -74,12 +74,18 @@ add_kid (struct parser *ps, struct ov_lvm_node *parent,
 
   if (++ps->nodes > MAX_NODES)
     return syntax (ps, "more than 1000000 nodes");
-  v = realloc (parent->kids, (parent->nkids + 1) * sizeof *v);
-  if (v == NULL) {
-    ov_error_errno (errno, "LVM metadata");
-    return -1;
+  /* Capacity doubles (it is the next power of two >= nkids, implicit):
+   * growing by one made a 1,000,000-item array quadratic (minutes). */
+  if ((parent->nkids & (parent->nkids - 1)) == 0) {
+    size_t want = parent->nkids ? 2 * parent->nkids : 1;
+    v = realloc (parent->kids, want * sizeof *v);
+    if (v == NULL) {
+      ov_error_errno (errno, "LVM metadata");
+      return -1;
+    }
+    parent->kids = v;
   }
-  parent->kids = v;
+  v = parent->kids;
   *out = &v[parent->nkids++];
   memset (*out, 0, sizeof **out);
   return 0;

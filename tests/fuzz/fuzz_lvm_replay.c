@@ -145,7 +145,21 @@ main (int argc, char **argv)
     }
     LLVMFuzzerTestOneInput (in, n);
   }
-  printf ("fuzz-lvm-replay: %lu inputs, no crash\n", iterations + 3);
+  /* Size limits, not mutations: an array of 1,000,000 items (the node
+   * bound) took minutes when kids grew one at a time; the ctest's TIMEOUT
+   * catches a return of that. */
+  {
+    size_t big = 1 + 5 + 2 * 1000000;
+    uint8_t *b = malloc (big);
+    if (b == NULL)
+      return 1;
+    memcpy (b, "\x02" "a = [", 6);
+    for (size_t k = 6; k < big; k += 2)
+      memcpy (b + k, k + 2 < big ? "1," : "1]", 2);
+    LLVMFuzzerTestOneInput (b, big);
+    free (b);
+  }
+  printf ("fuzz-lvm-replay: %lu inputs, no crash\n", iterations + 4);
   free (in);
   for (int m = 0; m < 3; m++)
     free (seed[m]);
