@@ -20,8 +20,9 @@
  * part-way (corrupt directory blocks) gets an X record: entries after the
  * failure are not silently dropped.  The host refuses a listing without
  * its Z record, so a walk that died mid-way is never taken as complete.
- * Physical offsets are
- * bytes from the start of the mounted block device.  The host-side parser
+ * Physical offsets are bytes from the start of the mounted block device.
+ * A FIEMAP that stops making progress gives an X record (EIO), never a
+ * partial map.  The host-side parser
  * (fsmap/xfs_walk.c) trusts none of this: the filesystem is the guest's.
  *
  * Statically linked (the appliance has only what supermin copied); one
