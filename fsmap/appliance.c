@@ -291,6 +291,21 @@ prepare_locked (void)
   return 0;
 }
 
+/* The script's LAST line says whether the walk succeeded: the walker's own
+ * messages (which may quote guest file names) come before it, so a guest
+ * naming a file "OVSCAN-WALK-OK" cannot make a failed walk look good. */
+static bool
+walk_succeeded (const char *out)
+{
+  static const char mark[] = "OVSCAN-WALK-OK";
+  size_t n = strlen (out), m = sizeof mark - 1;
+
+  while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' '))
+    n--;
+  return n >= m && memcmp (out + n - m, mark, m) == 0 &&
+         (n == m || out[n - m - 1] == '\n');
+}
+
 static bool
 safe_fstype (const char *t)
 {
@@ -353,7 +368,7 @@ ov_appliance_walk (const char *image, const char *format, uint64_t disk_size,
   out = sh (script);
   if (out == NULL)
     goto out;
-  if (strstr (out, "OVSCAN-WALK-OK") == NULL) {
+  if (!walk_succeeded (out)) {
     ov_error ("appliance: walking %s at offset %" PRIu64 " of %s: %s",
               fstype, offset, image, out);
     goto out;
