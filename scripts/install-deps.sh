@@ -14,4 +14,4 @@ $SUDO apt-get install -y -q --no-install-recommends \
     e2fsprogs ntfs-3g dosfstools exfatprogs exfat-fuse mtools gdisk parted fdisk util-linux \
     fuse3 file xxd time python3 \
     libguestfs-dev libguestfs-tools linux-image-amd64 lvm2 xfsprogs uuid-runtime btrfs-progs cryptsetup-bin \
-    qemu-system-x86 busybox-static linux-image-amd64 cpio kmod
+    qemu-system-x86 busybox-static cpio kmod systemd
