@@ -73,28 +73,7 @@ BASE=$R/base.qcow2
 O=("$R/ovscan" --state "$R/state.db")
 drop_caches () { sync; echo 3 > /proc/sys/vm/drop_caches; }
 
-RO_QSD=
-ro_mount () {
-  local img=$1
-  : > "$R/ro.disk"
-  qemu-storage-daemon \
-    --blockdev "driver=file,node-name=file0,filename=$img,read-only=on" \
-    --blockdev driver=qcow2,node-name=fmt0,file=file0,read-only=on \
-    --export "type=fuse,id=exp0,node-name=fmt0,mountpoint=$R/ro.disk,writable=off" \
-    --daemonize --pidfile "$R/ro.qsd.pid" 2>"$R/ro.qsd.err" || die "qsd (ro): $(cat "$R/ro.qsd.err")"
-  RO_QSD=$(cat "$R/ro.qsd.pid")
-  mount -o loop,ro,noload "$R/ro.disk" "$R/ro" || die "ro mount of $img failed"
-}
-ro_umount () {
-  local i
-  mountpoint -q "$R/ro" && umount "$R/ro"
-  if [ -n "$RO_QSD" ]; then
-    kill "$RO_QSD" 2>/dev/null || true
-    for (( i=0; i<200; i++ )); do kill -0 "$RO_QSD" 2>/dev/null || break; sleep 0.05; done
-    RO_QSD=
-  fi
-}
-cleanup_fn ro_umount
+. "$SRC/bench/ro_mount.sh"
 
 # The shared update: UPDATE_FILES files, the same bytes in every VM.
 mkdir -p "$R/update"
@@ -156,18 +135,18 @@ drop_caches
 
 say "2. clamscan -r of $CLAM_VMS mounted VM(s)"
 for i in $(seq "$CLAM_VMS"); do
-  ro_mount "$R/vm$i.qcow2"; drop_caches
+  ro_mount "$R/vm$i.qcow2" "$R/ro"; drop_caches
   "${MEASURE[@]}" "$R/clamscan-r-vm$i" -- clamscan -r -d "$SIGS" "${LIM_C[@]}" "$R/ro" || true
   ro_umount
 done
 
 say "3. oracle: clamscan -r of the base once + clamscan --file-list per VM"
-ro_mount "$BASE"; drop_caches
+ro_mount "$BASE" "$R/ro"; drop_caches
 "${MEASURE[@]}" "$R/oracle-base" -- clamscan -r -d "$SIGS" "${LIM_C[@]}" "$R/ro" || true
 ro_umount
 for i in $(seq "$N"); do
   changed_list "$R/workload-1-vm$i.log" "$R/changed-1-vm$i.list" update > /dev/null
-  ro_mount "$R/vm$i.qcow2"; drop_caches
+  ro_mount "$R/vm$i.qcow2" "$R/ro"; drop_caches
   "${MEASURE[@]}" "$R/oracle-1-vm$i" -- clamscan -d "$SIGS" "${LIM_C[@]}" --file-list="$R/changed-1-vm$i.list" || true
   ro_umount
 done
@@ -178,7 +157,7 @@ drop_caches
 "${MEASURE[@]}" "$R/fleet-poll-2" -- "${O[@]}" poll --all --json -d "$SIGS" "${LIM_O[@]}" || true
 for i in $(seq "$N"); do
   changed_list "$R/workload-2-vm$i.log" "$R/changed-2-vm$i.list" > /dev/null
-  ro_mount "$R/vm$i.qcow2"; drop_caches
+  ro_mount "$R/vm$i.qcow2" "$R/ro"; drop_caches
   "${MEASURE[@]}" "$R/oracle-2-vm$i" -- clamscan -d "$SIGS" "${LIM_C[@]}" --file-list="$R/changed-2-vm$i.list" || true
   ro_umount
 done

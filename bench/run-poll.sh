@@ -93,28 +93,7 @@ drop_caches () { sync; echo 3 > /proc/sys/vm/drop_caches; }
 
 # Read-only view of a qcow2 (with its backing chain) at MNT: qsd FUSE export
 # (read-only) + loop mount ro,noload.  One at a time.
-RO_QSD=
-ro_mount () {
-  local img=$1 mnt=$2
-  : > "$R/ro.disk"
-  qemu-storage-daemon \
-    --blockdev "driver=file,node-name=file0,filename=$img,read-only=on" \
-    --blockdev driver=qcow2,node-name=fmt0,file=file0,read-only=on \
-    --export "type=fuse,id=exp0,node-name=fmt0,mountpoint=$R/ro.disk,writable=off" \
-    --daemonize --pidfile "$R/ro.qsd.pid" 2>"$R/ro.qsd.err" || die "qsd (ro): $(cat "$R/ro.qsd.err")"
-  RO_QSD=$(cat "$R/ro.qsd.pid")
-  mount -o loop,ro,noload "$R/ro.disk" "$mnt" || die "ro mount of $img failed"
-}
-ro_umount () {
-  local i
-  mountpoint -q "$R/ro" && umount "$R/ro"
-  if [ -n "$RO_QSD" ]; then
-    kill "$RO_QSD" 2>/dev/null || true
-    for (( i=0; i<200; i++ )); do kill -0 "$RO_QSD" 2>/dev/null || break; sleep 0.05; done
-    RO_QSD=
-  fi
-}
-cleanup_fn ro_umount
+. "$SRC/bench/ro_mount.sh"
 
 ovscan_poll () {   # ovscan_poll PREFIX NAME [args]: cold, timed
   local prefix=$1; shift
