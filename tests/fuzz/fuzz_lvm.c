@@ -29,25 +29,7 @@
 
 #define SECTOR 512
 
-struct fuzz_disk {
-  const uint8_t *data;
-  size_t len;
-  uint64_t size;
-};
-
-static int
-fuzz_read (void *opaque, void *buf, size_t count, uint64_t offset)
-{
-  const struct fuzz_disk *d = opaque;
-  if (offset > d->size || count > d->size - offset)
-    return -1;
-  memset (buf, 0, count);
-  if (offset < d->len) {
-    size_t n = d->len - offset < count ? d->len - offset : count;
-    memcpy (buf, d->data + offset, n);
-  }
-  return 0;
-}
+#include "tests/fuzz/fuzz_disk.h"
 
 static uint32_t
 crc (const uint8_t *p, size_t n)

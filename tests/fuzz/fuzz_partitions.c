@@ -16,25 +16,7 @@
 
 #include "fsmap/internal.h"
 
-struct fuzz_disk {
-  const uint8_t *data;
-  size_t len;
-  uint64_t size;
-};
-
-static int
-fuzz_read (void *opaque, void *buf, size_t count, uint64_t offset)
-{
-  const struct fuzz_disk *d = opaque;
-  if (offset > d->size || count > d->size - offset)
-    return -1;
-  memset (buf, 0, count);
-  if (offset < d->len) {
-    size_t n = d->len - offset < count ? d->len - offset : count;
-    memcpy (buf, d->data + offset, n);
-  }
-  return 0;
-}
+#include "tests/fuzz/fuzz_disk.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 /* For the replay driver: how many usable partitions an input gives. */
