@@ -17,7 +17,7 @@ fi
 jobs=$(nproc)
 run_suite () {
   dir=$1; shift
-  cmake -S . -B "$dir" -DOVSCAN_WERROR=ON "$@"
+  cmake -S . -B "$dir" -DOVSCAN_WERROR=ON -DOVSCAN_REQUIRE_GUESTFS=ON "$@"
   cmake --build "$dir" -j "$jobs"
   ctest --test-dir "$dir" --output-on-failure -j "$jobs"
 }
