@@ -52,16 +52,19 @@ read_memory (void *opaque, void *buf, size_t count, uint64_t offset)
   return (ssize_t) count;
 }
 
-/* Read the whole file into a new buffer; NULL on any failure (the caller
- * then streams, which reports read errors with their offsets). */
+/* Read the whole file into a new buffer, hashing it as it is read; NULL on
+ * any failure (the caller then streams, which reports read errors with
+ * their offsets). */
 static unsigned char *
-read_whole (struct file_reader *r, uint64_t size)
+read_whole (struct file_reader *r, uint64_t size, uint8_t digest[32])
 {
   unsigned char *buf = malloc (size);
+  struct ov_sha256 ctx;
   uint64_t done = 0;
 
   if (buf == NULL)
     return NULL;
+  ov_sha256_init (&ctx);
   while (done < size) {
     size_t want = size - done > (1u << 20) ? (1u << 20) : (size_t) (size - done);
     ssize_t n = read_file (r, buf + done, want, done);
@@ -69,8 +72,10 @@ read_whole (struct file_reader *r, uint64_t size)
       free (buf);
       return NULL;
     }
+    ov_sha256_update (&ctx, buf + done, (size_t) n);
     done += (uint64_t) n;
   }
+  ov_sha256_final (&ctx, digest);
   return buf;
 }
 
@@ -88,11 +93,10 @@ ov_scan_file (const struct cl_engine *engine,
   uint8_t digest[32];
 
   if (cache == NULL || f->size == 0 || f->size > OV_VERDICT_CACHE_MAX_FILE ||
-      f->size > max || (buf = read_whole (&r, f->size)) == NULL) {
+      f->size > max || (buf = read_whole (&r, f->size, digest)) == NULL) {
     ov_scan_stream (engine, limits, f->size, read_file, &r, result);
     return;
   }
-  ov_sha256 (buf, f->size, digest);
   memset (result, 0, sizeof *result);
   if (ov_verdict_cache_lookup (cache, digest, result))
     result->cached = true;
