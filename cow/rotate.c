@@ -155,7 +155,6 @@ ov_cow_rotate (const char *top, unsigned n)
   CLEANUP_FREE char *tmp = temp_top (top);
   CLEANUP_FREE char *backing = frozen ? relative_backing (frozen) : NULL;
   struct stat sb;
-  bool linked = false;
 
   if (frozen == NULL || tmp == NULL || backing == NULL)
     return -1;
@@ -171,7 +170,6 @@ ov_cow_rotate (const char *top, unsigned n)
     ov_error_errno (errno, "%s: freeze as %s", top, frozen);
     return -1;
   }
-  linked = true;
   if (fsync_dir_of (top) == -1)
     goto fail;
   ov_fault_point ("rotate-after-link");
@@ -197,10 +195,9 @@ ov_cow_rotate (const char *top, unsigned n)
   if (fsync_dir_of (top) == -1)
     return -1;                  /* renamed: the rotation is done */
   return 0;
- fail:
+ fail:                          /* only after the link */
   unlink (tmp);
-  if (linked)
-    unlink (frozen);
+  unlink (frozen);
   return -1;
 }
 
