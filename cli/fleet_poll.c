@@ -294,8 +294,6 @@ ov_fleet_before_poll (struct ov_state *st, struct ov_disk_record *disk,
       scan_base_once (st, &reg, options, warn, opaque, infected) == -1)
     goto out;
   if (vm.seeded_base != reg.id || changed) {
-    if (changed)
-      vm.base_id = reg.id;
     if (seed_vm (st, disk, &vm, &reg, changed || vm.seeded_base != 0) == -1)
       goto out;
   }
