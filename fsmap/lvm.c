@@ -47,7 +47,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cleanup.h"
 #include "common/error.h"
+#include "common/quote.h"
 
 #define SECTOR 512
 #define LABEL_SCAN_SECTORS 4
@@ -388,8 +390,11 @@ locate_pv (const struct vg *vg, const char *pvkey,
 
   pvsec = ov_lvm_get (vg->sec, "physical_volumes");
   pv = ov_lvm_get (pvsec, pvkey);
-  if (pv == NULL || pv->kind != OV_LVM_SECTION)
-    return fmt ("VG %s has no physical volume \"%s\"", vg->name, pvkey);
+  if (pv == NULL || pv->kind != OV_LVM_SECTION) {
+    /* pvkey is a string from the guest's text: any bytes. */
+    CLEANUP_FREE char *q = ov_quote_path (pvkey);
+    return fmt ("VG %s has no physical volume \"%s\"", vg->name, q ? q : "?");
+  }
   id = ov_lvm_get_str (pv, "id");
   if (id == NULL || ov_lvm_get_num (pv, "pe_start", &pe_start) == -1
       || ov_lvm_get_num (pv, "pe_count", &pe_count) == -1
@@ -400,9 +405,11 @@ locate_pv (const struct vg *vg, const char *pvkey,
   for (i = 0; i < npvs; i++)
     if (strcmp (pvs[i].uuid, uuid) == 0)
       break;
-  if (i == npvs)
+  if (i == npvs) {
+    CLEANUP_FREE char *q = ov_quote_path (id);
     return fmt ("VG %s: physical volume %s (UUID %s) is missing: not found"
-                " on this disk", vg->name, pvkey, id);
+                " on this disk", vg->name, pvkey, q ? q : "?");
+  }
   out->offset = pvs[i].offset;
   out->size = pvs[i].size;
   out->pe_start = (uint64_t) pe_start * SECTOR;
@@ -500,8 +507,9 @@ map_lv (const struct vg *vg, const struct ov_lvm_node *lvn, uint64_t extent,
       goto done;
     }
     if (type == NULL || strcmp (type, "striped") != 0) {
+      CLEANUP_FREE char *q = type ? ov_quote_path (type) : NULL;
       lv->error = fmt ("%s: segment type \"%s\" is not supported (linear only)",
-                       s->key, type ? type : "?");
+                       s->key, q ? q : "?");
       goto done;
     }
     ov_lvm_get_num (s, "stripe_count", &nstripes);
@@ -529,6 +537,7 @@ map_lv (const struct vg *vg, const struct ov_lvm_node *lvn, uint64_t extent,
         || __builtin_mul_overflow (count, extent, &len)
         || __builtin_add_overflow (pv_off, place.pe_start, &pv_off)
         || pv_off > place.size || len > place.size - pv_off) {
+      /* The PV key of a found PV is a section name: LVM's charset. */
       lv->error = fmt ("%s: extents %" PRId64 "+%" PRIu64 " of PV %s lie past"
                        " the physical volume (%" PRIu64 " extents, volume %"
                        PRIu64 " bytes)", s->key, pe, count,
