@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/quote.h"
 
 void
 ov_inspection_clear (struct ov_inspection *in)
@@ -265,8 +266,14 @@ ov_inspection_summary (const struct ov_inspection *in)
     : in->distro ? in->distro : "unknown OS";
   bool host = in->hostname && in->hostname[0];
 
+  char *q;
+
   if (asprintf (&s, "%s%s%s", name, host ? ", host " : "",
                 host ? in->hostname : "") == -1)
     return NULL;
-  return s;
+  /* Product and hostname are the guest's bytes; the summary is printed
+   * (ovscan list, status): quoted, no control characters. */
+  q = ov_quote_path (s);
+  free (s);
+  return q;
 }
