@@ -37,47 +37,74 @@ usage (FILE *fp)
 "  -h, --help    this help\n", ov_program_name);
 }
 
+/* Inspection strings come from the guest (/etc/hostname, os-release,
+ * fstab): any bytes.  Quoted (valid UTF-8, no control characters) before
+ * they are printed, as text or JSON; NULL only on ENOMEM. */
+static char *
+q (const char *s)
+{
+  return ov_quote_path (s ? s : "");
+}
+
 static void
 print_inspection (const char *name, const struct ov_inspection *in, bool json)
 {
+  CLEANUP_FREE char *os = NULL, *distro = NULL, *product = NULL,
+    *hostname = NULL;
   size_t i;
 
   if (json) {
     fputs ("{\"vm\":", stdout);
     ov_json_write_string (stdout, name);
-    if (in->os_type == NULL) {
-      fputs (",\"os\":null}\n", stdout);
-      return;
-    }
-    fputs (",\"os\":", stdout);
-    ov_json_write_string (stdout, in->os_type);
-    fputs (",\"distro\":", stdout);
-    ov_json_write_string (stdout, in->distro);
-    fputs (",\"product\":", stdout);
-    ov_json_write_string (stdout, in->product);
-    printf (",\"version\":\"%d.%d\",\"hostname\":", in->major, in->minor);
-    ov_json_write_string (stdout, in->hostname);
-    fputs (",\"mounts\":[", stdout);
-    for (i = 0; i < in->nmounts; i++) {
-      fputs (i ? ",{\"fs\":" : "{\"fs\":", stdout);
-      ov_json_write_string (stdout, in->mounts[i].fs_label);
-      fputs (",\"mountpoint\":", stdout);
-      ov_json_write_string (stdout, in->mounts[i].mountpoint);
-      putchar ('}');
-    }
-    fputs ("]}\n", stdout);
-    return;
   }
   if (in->os_type == NULL) {
-    printf ("%s: no operating system found\n", name);
+    if (json)
+      fputs (",\"os\":null}\n", stdout);
+    else
+      printf ("%s: no operating system found\n", name);
     return;
   }
-  printf ("%s: %s (%s %s %d.%d)%s%s\n", name, in->product, in->os_type,
-          in->distro, in->major, in->minor,
-          in->hostname[0] ? ", hostname " : "", in->hostname);
-  for (i = 0; i < in->nmounts; i++)
-    printf ("  %-12s %s\n", in->mounts[i].mountpoint,
-            in->mounts[i].fs_label[0] ? in->mounts[i].fs_label : "(whole disk)");
+  os = q (in->os_type);
+  distro = q (in->distro);
+  product = q (in->product);
+  hostname = q (in->hostname);
+  if (!os || !distro || !product || !hostname) {
+    fprintf (stderr, "%s: %s: out of memory\n", ov_program_name, name);
+    if (json)
+      fputs (",\"os\":null}\n", stdout);
+    return;
+  }
+  if (json) {
+    fputs (",\"os\":", stdout);
+    ov_json_write_string (stdout, os);
+    fputs (",\"distro\":", stdout);
+    ov_json_write_string (stdout, distro);
+    fputs (",\"product\":", stdout);
+    ov_json_write_string (stdout, product);
+    printf (",\"version\":\"%d.%d\",\"hostname\":", in->major, in->minor);
+    ov_json_write_string (stdout, hostname);
+    fputs (",\"mounts\":[", stdout);
+  }
+  else
+    printf ("%s: %s (%s %s %d.%d)%s%s\n", name, product, os, distro,
+            in->major, in->minor, hostname[0] ? ", hostname " : "", hostname);
+  for (i = 0; i < in->nmounts; i++) {
+    CLEANUP_FREE char *label = q (in->mounts[i].fs_label);
+    CLEANUP_FREE char *mp = q (in->mounts[i].mountpoint);
+    if (json) {
+      fputs (i ? ",{\"fs\":" : "{\"fs\":", stdout);
+      ov_json_write_string (stdout, label ? label : "?");
+      fputs (",\"mountpoint\":", stdout);
+      ov_json_write_string (stdout, mp ? mp : "?");
+      putchar ('}');
+    }
+    else
+      printf ("  %-12s %s\n", mp ? mp : "?",
+              in->mounts[i].fs_label[0] ? (label ? label : "?")
+              : "(whole disk)");
+  }
+  if (json)
+    fputs ("]}\n", stdout);
 }
 
 int
