@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "backends/qemu_img.h"
+#include "common/cleanup.h"
 #include "common/error.h"
 #include "common/quote.h"
 
@@ -75,9 +76,8 @@ ov_live_create_fleece_file (const char *file, uint64_t size)
   if (ov_qemu_img_run (args, OV_QEMU_IMG_TIMEOUT, &r) == -1)
     return -1;
   if (r.status != 0) {
-    char *q = ov_quote_path (r.err ? r.err : "");
+    CLEANUP_FREE char *q = ov_quote_path (r.err ? r.err : "");
     ov_error ("qemu-img create %s failed: %s", file, q ? q : "");
-    free (q);
     ret = -1;
   }
   ov_qemu_img_result_free (&r);
