@@ -126,13 +126,15 @@ lock_vm (struct live_run *l, const char *disk)
 }
 
 /* Merge every ovscan-N with N > G back into ovscan-G; remove the others
- * (N < G, or all of them when ovscan-G is unusable: KEEP false). */
+ * (N < G, or all of them when ovscan-G is unusable: KEEP false).  Returns
+ * how many bitmaps it merged or removed, or -1. */
 static int
 reconcile_bitmaps (struct ov_qmp *q, struct ov_tracker_run *run, bool keep)
 {
   struct live_run *l = run->priv;
   const struct ov_disk_record *disk = run->disk;
   size_t i;
+  int changed = 0;
 
   for (i = 0; i < l->node.bitmaps.len; i++) {
     const char *name = l->node.bitmaps.ptr[i].name;
@@ -149,8 +151,9 @@ reconcile_bitmaps (struct ov_qmp *q, struct ov_tracker_run *run, bool keep)
     }
     else if (ov_live_bitmap_remove (q, l->node.node_name, name) == -1)
       return -1;
+    changed++;
   }
-  return 0;
+  return changed;
 }
 
 /* Is the recorded bitmap usable?  Sets run->full_reason when not. */
@@ -202,7 +205,7 @@ live_prepare (struct ov_tracker_run *run)
   CLEANUP_FREE char *key = NULL;
   unsigned removed = 0;
   bool usable;
-  int ret = -1;
+  int changed, ret = -1;
 
   if (l == NULL) {
     ov_error_errno (errno, "calloc");
@@ -245,10 +248,11 @@ live_prepare (struct ov_tracker_run *run)
   }
   /* Judge ovscan-G (an unusable one makes the poll full, with the
    * reason), then merge back or remove the other ovscan-N (all of them when
-   * ovscan-G is unusable), then look again. */
+   * ovscan-G is unusable), then look again if anything was changed. */
   if (judge_recorded (run, &usable) == -1)
     goto out;
-  if (reconcile_bitmaps (q, run, usable) == -1 || find_node (q, run) == -1) {
+  if ((changed = reconcile_bitmaps (q, run, usable)) == -1 ||
+      ((changed > 0 || removed > 0) && find_node (q, run) == -1)) {
     ov_error_prefix ("disk %s", disk->name);
     goto out;
   }
