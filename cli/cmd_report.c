@@ -48,6 +48,7 @@ struct poll_ids {
   size_t n;
   double since;
   bool truncated;
+  bool stopped;                 /* since_cb ended the listing (not an error) */
 };
 
 /* Newest first: keep the polls at/after `since`, stop at the first before. */
@@ -56,13 +57,18 @@ since_cb (void *opaque, const struct ov_poll_record *p)
 {
   struct poll_ids *pi = opaque;
   if (p->started < pi->since)
-    return -1;
+    goto stop;
   if (pi->n == sizeof pi->ids / sizeof *pi->ids) {
     pi->truncated = true;
-    return -1;
+    goto stop;
   }
   pi->ids[pi->n++] = p->id;
-  return pi->since > 0 ? 0 : -1;  /* no --since: the newest only */
+  if (pi->since > 0)
+    return 0;
+  /* no --since: the newest only */
+ stop:
+  pi->stopped = true;
+  return -1;
 }
 
 /* "1795300000", "2026-11-22", "2026-11-22 04:00[:00]" (UTC), "2h" ago. */
@@ -124,7 +130,10 @@ report_dirty (struct ov_state *st, const char *name, int64_t poll_id,
   }
   else {
     pi->since = since;
-    ov_state_list_polls (st, rec.id, since_cb, pi);
+    if (ov_state_list_polls (st, rec.id, since_cb, pi) == -1 && !pi->stopped) {
+      ov_cli_error ("report: %s", ov_last_error ());
+      goto out;
+    }
     if (pi->n == 0 && since == 0) {
       ov_cli_error ("report: %s has not been polled yet", rec.name);
       goto out;
