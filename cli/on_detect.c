@@ -119,8 +119,8 @@ split_command (string_vector *argv, const char *cmd)
 }
 
 /* Wait for the command at most `seconds` (a hung alert script must not hold
- * every later disk of the run); then SIGKILL it.  0 with *status, or -1
- * when it had to be killed. */
+ * every later disk of the run); then SIGKILL it.  0 with *status, -1
+ * when it had to be killed, -2 (error set) when waitpid failed. */
 static int
 wait_bounded (pid_t pid, double seconds, int *status)
 {
@@ -130,8 +130,12 @@ wait_bounded (pid_t pid, double seconds, int *status)
 
   for (i = 0; i < seconds * 50; i++) {
     r = waitpid (pid, status, WNOHANG);
-    if (r == pid || (r == -1 && errno != EINTR))
+    if (r == pid)
       return 0;
+    if (r == -1 && errno != EINTR) {
+      ov_error_errno (errno, "--on-detect: waitpid");
+      return -2;
+    }
     nanosleep (&tick, NULL);
   }
   kill (pid, SIGKILL);
@@ -166,7 +170,10 @@ ov_on_detect_run (const char *cmd, const struct ov_detection *d)
     ov_error_errno (r, "--on-detect: %s", argv.ptr[0]);
     goto out;
   }
-  if (wait_bounded (pid, timeout, &status) == -1) {
+  r = wait_bounded (pid, timeout, &status);
+  if (r == -2)
+    goto out;
+  if (r == -1) {
     ov_error ("--on-detect: %s still running after %g s: killed", argv.ptr[0], timeout);
     goto out;
   }
