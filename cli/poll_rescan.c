@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "cli/config.h"
 #include "cli/on_detect.h"
 #include "cli/oplog.h"
 #include "cli/signals.h"
@@ -92,6 +93,7 @@ on_event (void *opaque, const struct ov_rescan_event *e)
         .vm = e->disk, .image = e->image, .fs = e->fs_label, .path = e->path,
         .signature = e->signature, .change = "rescan", .sig_version = e->sig_version,
         .poll_id = e->poll_id, .inode = e->inode, .size = e->size,
+        .timeout = ov_config.on_detect_timeout,
       };
       if (ov_on_detect_run (rc->pr->on_detect, &d) == -1)
         ov_cli_error ("%s: %s: %s", e->disk, quoted ? quoted : "?", ov_last_error ());
