@@ -54,7 +54,7 @@ drive_node_name (struct ov_qmp *q, const char *drive)
     return NULL;
   n = json_object_is_type (blocks, json_type_array)
     ? json_object_array_length (blocks) : 0;
-  for (i = 0; i < n && found == NULL; i++) {
+  for (i = 0; i < n; i++) {
     json_object *b = json_object_array_get_idx (blocks, i);
     const char *device = ov_json_get_string (b, "device");
     const char *qdev = ov_json_get_string (b, "qdev");
@@ -73,8 +73,9 @@ drive_node_name (struct ov_qmp *q, const char *drive)
     found = strdup (node);
     if (found == NULL)
       ov_error ("out of memory");
+    break;
   }
-  if (i == n && found == NULL)
+  if (i == n)
     ov_error ("no drive or device with id '%s' (query-block)", drive);
   json_object_put (blocks);
   return found;
