@@ -405,16 +405,23 @@ cache_entry (void *opaque, const uint8_t digest[32], const char *verdict,
 }
 
 /* 'layers' disks (copy-on-write fleets) share verdicts by content: the
- * cache of the engine's signature version, loaded once per poll.  A
- * failure only means no cache. */
+ * cache of the engine's signature version AND scan limits (a "clean" given
+ * to an archive cut short by a small --max-scansize must not stand for a
+ * later scan with larger limits), loaded once per poll.  A failure only
+ * means no cache. */
 static void
 load_verdict_cache (struct poll_ctx *c)
 {
+  char key[1024];
+
   if (c->cache || strcmp (c->disk->tracker, "layers") != 0 || c->sigs == NULL)
     return;
-  if ((c->cache = ov_verdict_cache_new (c->sigs->version)) == NULL)
+  snprintf (key, sizeof key, "%s; max-filesize %" PRIu64 "; max-scansize %" PRIu64,
+            c->sigs->version, c->options->limits.max_filesize,
+            c->options->limits.max_scansize);
+  if ((c->cache = ov_verdict_cache_new (key)) == NULL)
     return;
-  if (ov_state_verdict_cache_load (c->st, c->sigs->version, cache_entry, c->cache) == -1) {
+  if (ov_state_verdict_cache_load (c->st, key, cache_entry, c->cache) == -1) {
     say (c, false, "verdict cache not used: %s", ov_last_error ());
     ov_verdict_cache_free (c->cache);
     c->cache = NULL;

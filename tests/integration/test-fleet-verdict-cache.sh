@@ -63,4 +63,14 @@ expect_eq "$(fleet_db "select count(*) from verdict_cache where lower(hex(sha256
   "lib1.so scanned again under the new signature version"
 expect_eq "$(fleet_db "select hits from verdict_cache where lower(hex(sha256)) = '$sha' and sig_version != '$version'")" 0 \
   "no hit on the old version's entry"
+
+# Same signatures, other scan limits: a verdict given under one
+# --max-scansize (an archive maybe cut short) does not stand for another.
+FLEET_EXTRA='mkdir -p "$mnt/opt/update3" && cp "$T/update"/lib1.so "$mnt/opt/update3/"'
+fleet_change "$T/vm2.qcow2" "$T/mnt" 98 5 "vm2-c" || fail "vm2 writes 3"
+"${O[@]}" poll vm2 --json --test-signatures --max-scansize 1M > "$T/poll3.json" 2>/dev/null || true
+expect_eq "$(fleet_db "select count(*) from verdict_cache where lower(hex(sha256)) = '$sha'")" 3 \
+  "lib1.so scanned again under other scan limits"
+expect_eq "$(fleet_db "select count(*) from verdict_cache where lower(hex(sha256)) = '$sha' and sig_version like '%max-scansize 1048576'")" 1 \
+  "the limits are part of the cache key"
 echo PASS
