@@ -114,10 +114,10 @@ unhex (const char *s)
   return p;
 }
 
-/* Parse n unsigned decimal fields separated by single spaces; returns a
+/* Parse n unsigned fields in `base` separated by single spaces; returns a
  * pointer after the last one's space, or NULL. */
 static const char *
-fields (const char *s, unsigned long long *v, size_t n)
+fields_base (const char *s, unsigned long long *v, size_t n, int base)
 {
   size_t i;
 
@@ -126,12 +126,18 @@ fields (const char *s, unsigned long long *v, size_t n)
     if (*s < '0' || *s > '9')
       return NULL;
     errno = 0;
-    v[i] = strtoull (s, &end, 10);
+    v[i] = strtoull (s, &end, base);
     if (errno || *end != ' ')
       return NULL;
     s = end + 1;
   }
   return s;
+}
+
+static const char *
+fields (const char *s, unsigned long long *v, size_t n)
+{
+  return fields_base (s, v, n, 10);
 }
 
 /* One signed decimal field followed by a space (a time: XFS keeps times
@@ -153,12 +159,14 @@ signed_field (const char *s, long long *v)
 }
 
 /* "ino size mode uid gid mtime mtime_ns ctime ctime_ns nlink nextents "
- * into v[11] (v[5] and v[7], the times, in t[0] and t[1]); NULL if
- * malformed, else a pointer to HEXPATH. */
+ * into v[11] (v[5] and v[7], the times, in t[0] and t[1]; mode in octal,
+ * as the walker prints st_mode); NULL if malformed, else a pointer to
+ * HEXPATH. */
 static const char *
 file_fields (const char *s, unsigned long long *v, long long *t)
 {
-  if ((s = fields (s, v, 5)) == NULL || (s = signed_field (s, &t[0])) == NULL
+  if ((s = fields (s, v, 2)) == NULL || (s = fields_base (s, v + 2, 1, 8)) == NULL
+      || (s = fields (s, v + 3, 2)) == NULL || (s = signed_field (s, &t[0])) == NULL
       || (s = fields (s, v + 6, 1)) == NULL
       || (s = signed_field (s, &t[1])) == NULL)
     return NULL;
