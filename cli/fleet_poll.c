@@ -80,6 +80,13 @@ base_by_content (struct ov_state *st, const struct ov_cow_layer *layer,
   int r;
 
   memset (b, 0, sizeof *b);
+  /* Registered at this path with this very stat: the same file, no
+   * rehash (seconds per GiB) — the same cheap re-check every poll makes. */
+  stat_into (b, &layer->stat);
+  r = ov_fleet_find_base_by_stat (st, layer->path, b, b);
+  if (r != 1)
+    return r;
+  memset (b, 0, sizeof *b);
   if (ov_cow_file_sha256 (layer->path, digest, &sb) == -1)
     return -1;
   ov_cow_hex (digest, b->sha256);

@@ -60,21 +60,35 @@ base_from_row (sqlite3_stmt *s, struct ov_base_record *b)
   return 0;
 }
 
+static void
+bind_base_stat (sqlite3_stmt *s, int first, const struct ov_base_record *b)
+{
+  ov_db_bind_u64 (s, first, b->dev);
+  ov_db_bind_u64 (s, first + 1, b->ino);
+  ov_db_bind_u64 (s, first + 2, b->file_size);
+  sqlite3_bind_int64 (s, first + 3, b->mtime_ns);
+  sqlite3_bind_int64 (s, first + 4, b->ctime_ns);
+}
+
+/* WHERE binds ?1 (id, or SHA-256/path text) and, with STAT, ?2..?6. */
 static int
 get_base_where (struct ov_state *st, const char *where, int64_t id,
-                const char *sha, struct ov_base_record *b)
+                const char *text, const struct ov_base_record *stat,
+                struct ov_base_record *b)
 {
-  char sql[256];
+  char sql[512];
   CLEANUP_STMT_FINALIZE sqlite3_stmt *s = NULL;
   int rc;
 
   snprintf (sql, sizeof sql, "SELECT " BASE_COLUMNS " FROM bases WHERE %s", where);
   if ((s = ov_db_prepare (st, sql)) == NULL)
     return -1;
-  if (sha)
-    ov_db_bind_text (s, 1, sha);
+  if (text)
+    ov_db_bind_text (s, 1, text);
   else
     sqlite3_bind_int64 (s, 1, id);
+  if (stat)
+    bind_base_stat (s, 2, stat);
   rc = sqlite3_step (s);
   if (rc == SQLITE_DONE)
     return 1;
@@ -86,24 +100,25 @@ get_base_where (struct ov_state *st, const char *where, int64_t id,
 int
 ov_fleet_get_base (struct ov_state *st, int64_t id, struct ov_base_record *b)
 {
-  return get_base_where (st, "id = ?1", id, NULL, b);
+  return get_base_where (st, "id = ?1", id, NULL, NULL, b);
 }
 
 int
 ov_fleet_find_base (struct ov_state *st, const char *sha256, struct ov_base_record *b)
 {
-  return get_base_where (st, "sha256 = ?1", 0, sha256, b);
+  return get_base_where (st, "sha256 = ?1", 0, sha256, NULL, b);
 }
 
-static void
-bind_base_stat (sqlite3_stmt *s, int first, const struct ov_base_record *b)
+int
+ov_fleet_find_base_by_stat (struct ov_state *st, const char *path,
+                            const struct ov_base_record *stat,
+                            struct ov_base_record *b)
 {
-  ov_db_bind_u64 (s, first, b->dev);
-  ov_db_bind_u64 (s, first + 1, b->ino);
-  ov_db_bind_u64 (s, first + 2, b->file_size);
-  sqlite3_bind_int64 (s, first + 3, b->mtime_ns);
-  sqlite3_bind_int64 (s, first + 4, b->ctime_ns);
+  return get_base_where (st, "path = ?1 AND dev = ?2 AND ino = ?3 AND"
+                         " file_size = ?4 AND mtime_ns = ?5 AND ctime_ns = ?6"
+                         " ORDER BY id DESC LIMIT 1", 0, path, stat, b);
 }
+
 
 int
 ov_fleet_add_base (struct ov_state *st, struct ov_base_record *b)

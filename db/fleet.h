@@ -33,6 +33,12 @@ void ov_fleet_base_name (const char *sha256, char *name);
 /* 0 found, 1 not found, -1 error. */
 int ov_fleet_get_base (struct ov_state *st, int64_t id, struct ov_base_record *b);
 int ov_fleet_find_base (struct ov_state *st, const char *sha256, struct ov_base_record *b);
+/* The registered base at PATH whose recorded stat columns equal S's (the
+ * cheap identity re-check: a match means its SHA-256 need not be
+ * recomputed). */
+int ov_fleet_find_base_by_stat (struct ov_state *st, const char *path,
+                                const struct ov_base_record *s,
+                                struct ov_base_record *b);
 /* Insert the base's disk row and its bases row (one transaction of its own
  * unless the caller holds one); sets b->id and b->disk_id. */
 int ov_fleet_add_base (struct ov_state *st, struct ov_base_record *b);

@@ -170,6 +170,33 @@ collect (void *opaque, const uint8_t digest[32], const char *verdict, const char
   return 0;
 }
 
+/* `add` skips the SHA-256 of a base registered at the same path with the
+ * same stat; any stat column or the path differing means "hash it". */
+static void
+test_find_base_by_stat (void **state)
+{
+  struct ov_base_record b = make_base ("cd34cd34cd34cd34cd34cd34cd34cd34cd34cd34cd34cd34cd34cd34cd34cd34");
+  struct ov_base_record probe = b, got;
+  int i;
+
+  assert_int_equal (ov_fleet_find_base_by_stat (st, b.path, &probe, &got), 0);
+  assert_int_equal (got.id, b.id);
+  assert_string_equal (got.sha256, b.sha256);
+  ov_base_record_clear (&got);
+  assert_int_equal (ov_fleet_find_base_by_stat (st, "/b/other.qcow2", &probe, &got), 1);
+  for (i = 0; i < 5; i++) {
+    probe = b;
+    switch (i) {
+    case 0: probe.dev++; break;
+    case 1: probe.ino++; break;
+    case 2: probe.file_size++; break;
+    case 3: probe.mtime_ns++; break;
+    case 4: probe.ctime_ns++; break;
+    }
+    assert_int_equal (ov_fleet_find_base_by_stat (st, b.path, &probe, &got), 1);
+  }
+}
+
 static void
 test_verdict_cache (void **state)
 {
@@ -196,6 +223,7 @@ main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown (test_seed, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_find_base_by_stat, setup, teardown),
     cmocka_unit_test_setup_teardown (test_verdict_cache, setup, teardown),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
