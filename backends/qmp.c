@@ -2,7 +2,9 @@
  *
  * Invariants: q->tok holds the prefix of at most one incomplete message
  * (q->partial bytes of it); q->dead is set by the first transport failure
- * and never cleared; queued events are owned by q->events.
+ * and never cleared; queued events are owned by q->events, and
+ * q->ev_bytes is the sum of their wire sizes (q->ev_size), never above
+ * OV_QMP_MAX_EVENT_BYTES.
  */
 #include "backends/qmp.h"
 
@@ -34,7 +36,9 @@ struct ov_qmp {
   char *error_class;
   /* Ring of queued events, oldest first. */
   json_object *events[OV_QMP_MAX_EVENTS];
-  size_t ev_head, ev_len;
+  size_t ev_size[OV_QMP_MAX_EVENTS];   /* each one's bytes on the wire */
+  size_t ev_head, ev_len, ev_bytes;
+  uint64_t ev_dropped;
   /* Bytes received but not yet given to the tokener. */
   char buf[65536];
   size_t buf_off, buf_len;
@@ -165,12 +169,12 @@ send_all (struct ov_qmp *q, const char *data, size_t len, int64_t deadline,
 }
 
 /* Read the next complete message into *msg (a new reference, always a JSON
- * object).  -1 + ov_error on timeout or EOF, -2 + ov_error on bad JSON or
- * an oversized message (the peer does not speak QMP); the caller kills the
- * connection. */
+ * object) and its size on the wire into *wire_bytes.  -1 + ov_error on
+ * timeout or EOF, -2 + ov_error on bad JSON or an oversized message (the
+ * peer does not speak QMP); the caller kills the connection. */
 static int
 read_message (struct ov_qmp *q, int64_t deadline, const char *what,
-              json_object **msg)
+              json_object **msg, size_t *wire_bytes)
 {
   for (;;) {
     while (q->buf_len > 0) {
@@ -200,8 +204,15 @@ read_message (struct ov_qmp *q, int64_t deadline, const char *what,
       used = json_tokener_get_parse_end (q->tok);
       if (used > q->buf_len)
         used = q->buf_len;
+      if (q->partial + used > OV_QMP_MAX_MESSAGE) {
+        ov_error ("QMP %s: a message longer than %u bytes while %s",
+                  q->path, OV_QMP_MAX_MESSAGE, what);
+        json_object_put (obj);
+        return -2;
+      }
       q->buf_off += used;
       q->buf_len -= used;
+      *wire_bytes = q->partial + used;
       q->partial = 0;
       json_tokener_reset (q->tok);
       if (!json_object_is_type (obj, json_type_object)) {
@@ -234,27 +245,53 @@ read_message (struct ov_qmp *q, int64_t deadline, const char *what,
   }
 }
 
+/* Forget the oldest queued event. */
 static void
-queue_event (struct ov_qmp *q, json_object *ev)
+drop_oldest_event (struct ov_qmp *q)
 {
-  if (q->ev_len == OV_QMP_MAX_EVENTS) {
-    json_object_put (q->events[q->ev_head]);
-    q->ev_head = (q->ev_head + 1) % OV_QMP_MAX_EVENTS;
-    q->ev_len--;
+  json_object_put (q->events[q->ev_head]);
+  q->ev_bytes -= q->ev_size[q->ev_head];
+  q->ev_head = (q->ev_head + 1) % OV_QMP_MAX_EVENTS;
+  q->ev_len--;
+}
+
+/* Queue EV (WIRE_BYTES long), dropping the oldest events while the queue
+ * is full by count or by bytes; an event larger than the whole byte cap
+ * is dropped itself.  Every dropped event is counted. */
+static void
+queue_event (struct ov_qmp *q, json_object *ev, size_t wire_bytes)
+{
+  size_t slot;
+
+  if (wire_bytes > OV_QMP_MAX_EVENT_BYTES) {
+    json_object_put (ev);
+    q->ev_dropped++;
+    return;
   }
-  q->events[(q->ev_head + q->ev_len) % OV_QMP_MAX_EVENTS] = ev;
+  while (q->ev_len > 0 && (q->ev_len == OV_QMP_MAX_EVENTS ||
+                           q->ev_bytes + wire_bytes > OV_QMP_MAX_EVENT_BYTES)) {
+    drop_oldest_event (q);
+    q->ev_dropped++;
+  }
+  slot = (q->ev_head + q->ev_len) % OV_QMP_MAX_EVENTS;
+  q->events[slot] = ev;
+  q->ev_size[slot] = wire_bytes;
+  q->ev_bytes += wire_bytes;
   q->ev_len++;
 }
 
 void
 ov_qmp_clear_events (struct ov_qmp *q)
 {
-  while (q->ev_len > 0) {
-    json_object_put (q->events[q->ev_head]);
-    q->ev_head = (q->ev_head + 1) % OV_QMP_MAX_EVENTS;
-    q->ev_len--;
-  }
+  while (q->ev_len > 0)
+    drop_oldest_event (q);
   q->ev_head = 0;
+}
+
+uint64_t
+ov_qmp_events_dropped (const struct ov_qmp *q)
+{
+  return q->ev_dropped;
 }
 
 static int
@@ -276,7 +313,9 @@ read_greeting (struct ov_qmp *q, int64_t deadline)
 {
   json_object *msg = NULL, *qmp, *qemu;
   int64_t major, minor, micro;
-  int r = read_message (q, deadline, "waiting for the QMP greeting", &msg);
+  size_t wire_bytes;
+  int r = read_message (q, deadline, "waiting for the QMP greeting", &msg,
+                        &wire_bytes);
 
   if (r == -2)
     ov_error_prefix ("not a QMP monitor");
@@ -425,11 +464,12 @@ await_reply (struct ov_qmp *q, const char *id, const char *command,
   for (;;) {
     json_object *msg;
     const char *got;
+    size_t wire_bytes;
 
-    if (read_message (q, deadline, what, &msg) < 0)
+    if (read_message (q, deadline, what, &msg, &wire_bytes) < 0)
       return -1;
     if (ov_json_get (msg, "event")) {
-      queue_event (q, msg);
+      queue_event (q, msg, wire_bytes);
       continue;
     }
     got = ov_json_get_string (msg, "id");
@@ -519,12 +559,12 @@ take_queued (struct ov_qmp *q, const char *name,
     if (ev_name && strcmp (ev_name, name) == 0 &&
         (match == NULL || match (ov_json_get (ev, "data"), opaque))) {
       size_t k;
-      for (k = 0; k < i; k++) {
-        json_object_put (q->events[q->ev_head]);
-        q->ev_head = (q->ev_head + 1) % OV_QMP_MAX_EVENTS;
-      }
+      for (k = 0; k < i; k++)
+        drop_oldest_event (q);
+      /* EV is now the oldest: take it out without putting it. */
+      q->ev_bytes -= q->ev_size[q->ev_head];
       q->ev_head = (q->ev_head + 1) % OV_QMP_MAX_EVENTS;
-      q->ev_len -= i + 1;
+      q->ev_len--;
       return ev;
     }
   }
@@ -547,12 +587,13 @@ ov_qmp_wait_event (struct ov_qmp *q, const char *name,
   snprintf (what, sizeof what, "waiting for the event %s", name);
   while ((ev = take_queued (q, name, match, opaque)) == NULL) {
     json_object *msg;
-    if (read_message (q, deadline, what, &msg) < 0) {
+    size_t wire_bytes;
+    if (read_message (q, deadline, what, &msg, &wire_bytes) < 0) {
       kill_connection (q);
       return -1;
     }
     if (ov_json_get (msg, "event"))
-      queue_event (q, msg);
+      queue_event (q, msg, wire_bytes);
     else
       json_object_put (msg);
   }

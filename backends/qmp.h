@@ -6,8 +6,17 @@
  * negotiates capabilities, and then ov_qmp_execute sends one command at a
  * time and waits for ITS reply, matched by an "id" ("ovscan-N") that this
  * client chooses: replies carrying another id are dropped, events that
- * arrive meanwhile are queued (at most OV_QMP_MAX_EVENTS, oldest dropped)
- * for ov_qmp_wait_event.
+ * arrive meanwhile are queued for ov_qmp_wait_event.
+ *
+ * The event queue is bounded twice: at most OV_QMP_MAX_EVENTS events and
+ * at most OV_QMP_MAX_EVENT_BYTES of them as received (JSON text).  When a
+ * new event does not fit, the OLDEST events are dropped until it does (an
+ * event larger than the whole byte cap is dropped itself); the connection
+ * stays up, since QEMU's events are small and a waiter that misses one
+ * times out with an error anyway.  ov_qmp_events_dropped counts the drops.
+ * So a hostile peer can make us hold at most one message being parsed
+ * (OV_QMP_MAX_MESSAGE) plus the queue (OV_QMP_MAX_EVENT_BYTES of text; the
+ * parsed objects take a small multiple of that).
  *
  * Deadlines: every call has one (ov_qmp_set_timeout, default 30 s) over
  * the whole call (connect, greeting, each command): a VM that is stopped,
@@ -34,6 +43,7 @@
 #define OVSCAN_BACKENDS_QMP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -41,6 +51,7 @@
 #define OV_QMP_MAX_MESSAGE (64u << 20)
 #define OV_QMP_MAX_DEPTH 256
 #define OV_QMP_MAX_EVENTS 256
+#define OV_QMP_MAX_EVENT_BYTES (8u << 20)
 
 struct ov_qmp;
 
@@ -80,6 +91,10 @@ int ov_qmp_wait_event (struct ov_qmp *q, const char *name,
 
 /* Drop every queued event. */
 void ov_qmp_clear_events (struct ov_qmp *q);
+
+/* How many events were dropped so far because the queue was full (by
+ * count or by bytes; see above). */
+uint64_t ov_qmp_events_dropped (const struct ov_qmp *q);
 
 /* {"type": TYPE, "data": DATA} — one action of a "transaction" (DATA is
  * consumed). */

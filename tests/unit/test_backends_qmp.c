@@ -2,7 +2,8 @@
  * a real unix socket (a thread plays the monitor): greeting checks, reply
  * matching by id with events and stray replies in between, error replies,
  * deadlines, a peer that hangs up, pretty-printed and batched messages,
- * nesting bounds, and events waited for. */
+ * nesting bounds, the message size bound, events waited for, and the
+ * event queue's bounds (count and bytes: oldest dropped, drops counted). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -367,6 +368,148 @@ deep_nesting_is_refused (void **state)
   peer_stop (p);
 }
 
+/* ---- size bounds ---- */
+
+/* Send {"event"|"return"...: a string of PAD 'a's} without building it
+ * whole; returns the bytes sent. */
+static size_t
+peer_send_padded (struct peer *p, const char *head, size_t pad,
+                  const char *tail)
+{
+  char chunk[65536];
+  size_t left = pad;
+
+  memset (chunk, 'a', sizeof chunk - 1);
+  chunk[sizeof chunk - 1] = '\0';
+  peer_send (p, head);
+  while (left > 0) {
+    size_t n = left < sizeof chunk - 1 ? left : sizeof chunk - 1;
+    chunk[n] = '\0';
+    peer_send (p, chunk);
+    chunk[n] = 'a';
+    left -= n;
+  }
+  peer_send (p, tail);
+  return strlen (head) + pad + strlen (tail);
+}
+
+static void
+script_big_replies (struct peer *p)
+{
+  json_object *cmd;
+  char head[128], tail[128];
+
+  peer_send (p, GREETING);
+  peer_reply (p, "\"return\": {}");
+  /* Just under the bound: accepted. */
+  cmd = peer_read_command (p);
+  snprintf (tail, sizeof tail, "\"}, \"id\": \"%s\"}\r\n", ov_json_get_string (cmd, "id"));
+  json_object_put (cmd);
+  snprintf (head, sizeof head, "{\"return\": {\"s\": \"");
+  peer_send_padded (p, head, OV_QMP_MAX_MESSAGE - 1024, tail);
+  /* Just over it: refused before the message ends. */
+  cmd = peer_read_command (p);
+  json_object_put (cmd);
+  peer_send_padded (p, "{\"event\": \"HUGE\", \"data\": {\"s\": \"",
+                    OV_QMP_MAX_MESSAGE + 1, "\"}}\r\n");
+  usleep (300000);              /* not a hang-up: the size must be the reason */
+}
+
+static void
+messages_over_the_size_bound_are_refused (void **state)
+{
+  struct peer *p = peer_start (script_big_replies);
+  struct ov_qmp *q = ov_qmp_connect (p->path, 20000);
+  json_object *ret = NULL;
+
+  assert_non_null (q);
+  assert_int_equal (ov_qmp_execute (q, "query-big", NULL, &ret), 0);
+  assert_int_equal (strlen (ov_json_get_string (ret, "s")), OV_QMP_MAX_MESSAGE - 1024);
+  json_object_put (ret);
+  assert_int_equal (ov_qmp_execute (q, "query-huge", NULL, &ret), -1);
+  assert_null (ret);
+  if (strstr (ov_last_error (), "a message longer than 67108864 bytes") == NULL)
+    fail_msg ("unexpected error: %s", ov_last_error ());
+  assert_false (ov_qmp_alive (q));
+  ov_qmp_close (q);
+  peer_stop (p);
+}
+
+#define COUNT_FLOOD (OV_QMP_MAX_EVENTS + 44)
+#define BYTES_FLOOD 12
+#define PAD_BYTES (1u << 20)
+static size_t padded_event_bytes;     /* set by the peer before replying */
+
+static void
+script_event_floods (struct peer *p)
+{
+  json_object *cmd;
+  char out[256];
+  int i;
+
+  peer_send (p, GREETING);
+  peer_reply (p, "\"return\": {}");
+  /* Many small events before the reply. */
+  cmd = peer_read_command (p);
+  for (i = 0; i < COUNT_FLOOD; i++) {
+    snprintf (out, sizeof out, "{\"event\": \"E\", \"data\": {\"n\": %d}}\r\n", i);
+    peer_send (p, out);
+  }
+  snprintf (out, sizeof out, "{\"return\": {}, \"id\": \"%s\"}\r\n", ov_json_get_string (cmd, "id"));
+  json_object_put (cmd);
+  peer_send (p, out);
+  /* A few large events, then one larger than the whole cap. */
+  cmd = peer_read_command (p);
+  for (i = 0; i < BYTES_FLOOD; i++) {
+    char head[64];
+    snprintf (head, sizeof head, "{\"event\": \"P\", \"data\": {\"n\": %02d, \"s\": \"", i);
+    padded_event_bytes = peer_send_padded (p, head, PAD_BYTES, "\"}}\r\n");
+  }
+  peer_send_padded (p, "{\"event\": \"TOO-BIG\", \"data\": {\"s\": \"",
+                    OV_QMP_MAX_EVENT_BYTES, "\"}}\r\n");
+  snprintf (out, sizeof out, "{\"return\": {}, \"id\": \"%s\"}\r\n", ov_json_get_string (cmd, "id"));
+  json_object_put (cmd);
+  peer_send (p, out);
+  usleep (500000);              /* stay connected while the client waits */
+}
+
+static void
+event_queue_is_bounded_by_count_and_bytes (void **state)
+{
+  struct peer *p = peer_start (script_event_floods);
+  struct ov_qmp *q = ov_qmp_connect (p->path, 20000);
+  json_object *data = NULL;
+  size_t kept, i;
+
+  assert_non_null (q);
+  assert_int_equal (ov_qmp_execute (q, "flood-count", NULL, NULL), 0);
+  /* The oldest 44 went; the newest OV_QMP_MAX_EVENTS stay, in order. */
+  assert_int_equal (ov_qmp_events_dropped (q), COUNT_FLOOD - OV_QMP_MAX_EVENTS);
+  assert_int_equal (ov_qmp_wait_event (q, "E", NULL, NULL, &data), 0);
+  assert_int_equal (ov_json_get_u63 (data, "n"), COUNT_FLOOD - OV_QMP_MAX_EVENTS);
+  json_object_put (data);
+  ov_qmp_clear_events (q);
+
+  assert_int_equal (ov_qmp_execute (q, "flood-bytes", NULL, NULL), 0);
+  kept = OV_QMP_MAX_EVENT_BYTES / padded_event_bytes;
+  assert_true (kept >= 1 && kept < BYTES_FLOOD);
+  /* BYTES_FLOOD - kept large ones, and the one larger than the cap. */
+  assert_int_equal (ov_qmp_events_dropped (q),
+                    COUNT_FLOOD - OV_QMP_MAX_EVENTS + (BYTES_FLOOD - kept) + 1);
+  for (i = BYTES_FLOOD - kept; i < BYTES_FLOOD; i++) {
+    assert_int_equal (ov_qmp_wait_event (q, "P", NULL, NULL, &data), 0);
+    assert_int_equal (ov_json_get_u63 (data, "n"), i);
+    assert_int_equal (strlen (ov_json_get_string (data, "s")), PAD_BYTES);
+    json_object_put (data);
+  }
+  /* The one over the cap was not queued: waiting for it times out. */
+  ov_qmp_set_timeout (q, 200);
+  assert_int_equal (ov_qmp_wait_event (q, "TOO-BIG", NULL, NULL, NULL), -1);
+  assert_non_null (strstr (ov_last_error (), "no answer within 200 ms"));
+  ov_qmp_close (q);
+  peer_stop (p);
+}
+
 static void
 json_helpers_check_types (void **state)
 {
@@ -397,6 +540,8 @@ main (void)
     cmocka_unit_test (peer_hanging_up_kills_the_connection),
     cmocka_unit_test (slow_reply_times_out),
     cmocka_unit_test (deep_nesting_is_refused),
+    cmocka_unit_test (messages_over_the_size_bound_are_refused),
+    cmocka_unit_test (event_queue_is_bounded_by_count_and_bytes),
     cmocka_unit_test (json_helpers_check_types),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
