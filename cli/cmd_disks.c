@@ -268,8 +268,10 @@ print_disk (void *opaque, const struct ov_disk_record *r)
           r->qmp_socket ? "live" : r->tracker, r->format,
           when, (unsigned long long) files, r->image);
   /* Inspected disks (ovscan inspect): their OS on a line of its own. */
-  if (ov_state_os_summary (st, r->id, &os) == 0 && os)
-    printf ("%-20s os: %s\n", "", os);
+  if (ov_state_os_summary (st, r->id, &os) == 0 && os) {
+    CLEANUP_FREE char *qos = ov_quote_path (os);       /* guest bytes */
+    printf ("%-20s os: %s\n", "", qos ? qos : "?");
+  }
   return 0;
 }
 

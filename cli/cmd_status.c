@@ -62,7 +62,7 @@ struct disk_status {
   bool on_base;                /* a 'layers' VM with its fleet row */
   struct ov_fleet_vm vm;
   char base_name[80];
-  char *os;                    /* inspection summary, or NULL */
+  char *os;                    /* inspection summary (raw guest bytes), or NULL */
 };
 
 struct status_run {
@@ -197,8 +197,10 @@ print_text (const struct status_run *sr, const struct disk_status *ds)
     printf ("%16s on %s, %u of at most %u own layers, %s own\n", "",
             ds->base_name, ds->vm.layers, ds->vm.max_layers,
             ov_format_size (ds->vm.own_bytes, bytes, sizeof bytes));
-  if (ds->os)
-    printf ("%16s os: %s\n", "", ds->os);
+  if (ds->os) {
+    CLEANUP_FREE char *qos = ov_quote_path (ds->os);
+    printf ("%16s os: %s\n", "", qos ? qos : "?");
+  }
 }
 
 static int

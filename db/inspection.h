@@ -18,7 +18,8 @@ int ov_state_put_inspection (struct ov_state *st, int64_t disk_id,
 int ov_state_get_inspection (struct ov_state *st, int64_t disk_id,
                              struct ov_inspection *out, double *when);
 /* For list/status: "Debian GNU/Linux 12 (bookworm), host web1", "no OS
- * found", or NULL when never inspected (*out NULL, returns 0); -1 error. */
+ * found", or NULL when never inspected (*out NULL, returns 0); -1 error.
+ * Raw guest bytes, as ov_inspection_summary: quote before printing. */
 int ov_state_os_summary (struct ov_state *st, int64_t disk_id, char **out);
 
 #endif

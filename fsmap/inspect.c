@@ -25,7 +25,6 @@
 #include <string.h>
 
 #include "common/error.h"
-#include "common/quote.h"
 
 void
 ov_inspection_clear (struct ov_inspection *in)
@@ -261,19 +260,14 @@ char *
 ov_inspection_summary (const struct ov_inspection *in)
 {
   char *s;
-
   const char *name = in->product && in->product[0] ? in->product
     : in->distro ? in->distro : "unknown OS";
   bool host = in->hostname && in->hostname[0];
 
-  char *q;
-
+  /* Raw: product and hostname are the guest's bytes, quoted by whoever
+   * prints them (the JSON/CSV writers quote every string themselves). */
   if (asprintf (&s, "%s%s%s", name, host ? ", host " : "",
                 host ? in->hostname : "") == -1)
     return NULL;
-  /* Product and hostname are the guest's bytes; the summary is printed
-   * (ovscan list, status): quoted, no control characters. */
-  q = ov_quote_path (s);
-  free (s);
-  return q;
+  return s;
 }

@@ -37,7 +37,9 @@ int ov_inspect (struct ov_fsmap *map, struct ov_inspection *out);
 char *ov_guest_path (const struct ov_inspection *in, const char *fs_label,
                      const char *fs_path);
 
-/* "Debian GNU/Linux 12 (bookworm), host web1" — malloc'd. */
+/* "Debian GNU/Linux 12 (bookworm), host web1" — malloc'd, RAW guest bytes
+ * (product, hostname): quote it (ov_quote_path) before printing it as
+ * text; ov_row_str / ov_json_write_quoted quote it themselves. */
 char *ov_inspection_summary (const struct ov_inspection *in);
 
 #endif

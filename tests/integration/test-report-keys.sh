@@ -6,6 +6,8 @@
 # a newline.  report dirty --since gives every poll since TIME, oldest
 # first; report detections exits 1 while a detection is present, and a
 # detection found by a poll is recorded once with its first/last poll.
+# The OS summary (status "os", list) of a guest whose product name holds a
+# backslash and a quote is quoted exactly once (JSON, CSV and text).
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/../lib/guest.sh"
 source "$(dirname "$0")/../lib/ops.sh"
@@ -32,6 +34,24 @@ set +e
 "${O[@]}" poll vm --test-signatures -q > /dev/null; rc=$?
 set -e
 expect_eq "$rc" 1 "second poll finds the new EICAR"
+
+# A cached inspection whose product and hostname are hostile guest bytes
+# (what libguestfs would read from the guest's /etc/os-release).
+python3 - "$T/state.db" <<'PY' || fail "planting the inspection"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+(disk,) = db.execute("SELECT id FROM disks WHERE name = 'vm'").fetchone()
+db.execute("INSERT INTO guest_inspections (disk_id, os_type, distro, product,"
+           " major, minor, hostname, inspected) VALUES (?, 'windows',"
+           " 'windows', ?, 10, 0, ?, 0)",
+           (disk, 'Win\\dows "Pro"', "h\x01st"))
+db.commit()
+PY
+"${O[@]}" status vm --test-signatures > "$T/status.txt" || fail "status (text)"
+"${O[@]}" list > "$T/list.txt" || fail "list"
+for f in status.txt list.txt; do
+  grep -qF 'os: Win\\dows "Pro", host h\x01st' "$T/$f" || { cat "$T/$f"; fail "$f: the OS summary quoted once"; }
+done
 
 set +e
 "${O[@]}" report dirty vm --since "$t0" --json > "$T/dirty.json"; r1=$?
@@ -113,6 +133,10 @@ assert s["vm"] == "vm" and s["last_poll"] == polls[1]["poll"] and s["detections"
 assert s["coverage_files_pct"] == 100.0 and s["infected_files"] == 2, s
 row = check_csv(T + "/status.csv", skeys, 1)[0]
 assert row["vm"] == "vm" and float(row["coverage_bytes_pct"]) == 100.0, row
+# quoted once: the guest's one backslash is \\, its \x01 is \\x01
+os_once = 'Win\\\\dows "Pro", host h\\x01st'
+assert s["os"] == os_once, s["os"]
+assert row["os"] == os_once, row["os"]
 
 # sigs
 sigs_doc = section("sigs")
