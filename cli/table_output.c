@@ -3,10 +3,21 @@
 #include "cli/table_output.h"
 
 #include <inttypes.h>
+#include <string.h>
 #include <time.h>
 
 #include "common/cleanup.h"
 #include "common/quote.h"
+
+/* A spreadsheet (Excel, LibreOffice, Sheets) reads a cell that starts
+ * with one of these as a formula: "=HYPERLINK(...)" in a guest name would
+ * run when the report is opened.  TAB and CR cannot survive ov_quote_path
+ * (they become \t \r) but are listed as the usual guidance lists them. */
+static bool
+starts_like_formula (const char *s)
+{
+  return s[0] != '\0' && strchr ("=+-@\t\r", s[0]) != NULL;
+}
 
 void
 ov_csv_write_field (FILE *fp, const char *s)
@@ -14,6 +25,8 @@ ov_csv_write_field (FILE *fp, const char *s)
   CLEANUP_FREE char *q = s ? ov_quote_path (s) : NULL;
 
   fputc ('"', fp);
+  if (q && starts_like_formula (q))
+    fputc ('\'', fp);          /* shown as text, the apostrophe hidden */
   for (const char *p = q ? q : ""; *p; p++) {
     if (*p == '"')
       fputc ('"', fp);

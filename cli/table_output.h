@@ -5,7 +5,10 @@
  * Strings go through ov_quote_path first (guest names are raw bytes), so a
  * JSON string is valid UTF-8 and a CSV field never holds a raw newline.
  * CSV fields are always double-quoted ("" inside).  A NULL string is JSON
- * null and an empty CSV field.
+ * null and an empty CSV field.  A CSV text field that would start with
+ * = + - @ TAB or CR (a spreadsheet formula: guest names reach these cells)
+ * gets a leading apostrophe ('=cmd|...); JSON is unchanged.  Numbers are
+ * written bare and are not text fields.
  */
 #ifndef OVSCAN_CLI_TABLE_OUTPUT_H
 #define OVSCAN_CLI_TABLE_OUTPUT_H

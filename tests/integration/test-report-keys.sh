@@ -7,7 +7,8 @@
 # first; report detections exits 1 while a detection is present, and a
 # detection found by a poll is recorded once with its first/last poll.
 # The OS summary (status "os", list) of a guest whose product name holds a
-# backslash and a quote is quoted exactly once (JSON, CSV and text).
+# backslash and a quote is quoted exactly once (JSON, CSV and text); it
+# starts with '=', so its CSV cell gets a leading apostrophe (no formula).
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/../lib/guest.sh"
 source "$(dirname "$0")/../lib/ops.sh"
@@ -44,13 +45,13 @@ db = sqlite3.connect(sys.argv[1])
 db.execute("INSERT INTO guest_inspections (disk_id, os_type, distro, product,"
            " major, minor, hostname, inspected) VALUES (?, 'windows',"
            " 'windows', ?, 10, 0, ?, 0)",
-           (disk, 'Win\\dows "Pro"', "h\x01st"))
+           (disk, '=Win\\dows "Pro"', "h\x01st"))
 db.commit()
 PY
 "${O[@]}" status vm --test-signatures > "$T/status.txt" || fail "status (text)"
 "${O[@]}" list > "$T/list.txt" || fail "list"
 for f in status.txt list.txt; do
-  grep -qF 'os: Win\\dows "Pro", host h\x01st' "$T/$f" || { cat "$T/$f"; fail "$f: the OS summary quoted once"; }
+  grep -qF 'os: =Win\\dows "Pro", host h\x01st' "$T/$f" || { cat "$T/$f"; fail "$f: the OS summary quoted once"; }
 done
 
 set +e
@@ -134,9 +135,10 @@ assert s["coverage_files_pct"] == 100.0 and s["infected_files"] == 2, s
 row = check_csv(T + "/status.csv", skeys, 1)[0]
 assert row["vm"] == "vm" and float(row["coverage_bytes_pct"]) == 100.0, row
 # quoted once: the guest's one backslash is \\, its \x01 is \\x01
-os_once = 'Win\\\\dows "Pro", host h\\x01st'
+os_once = '=Win\\\\dows "Pro", host h\\x01st'
 assert s["os"] == os_once, s["os"]
-assert row["os"] == os_once, row["os"]
+assert row["os"] == "'" + os_once, row["os"]     # CSV: no formula
+assert all(not v.startswith("'") for k, v in row.items() if k != "os"), row
 
 # sigs
 sigs_doc = section("sigs")
