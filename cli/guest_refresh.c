@@ -10,11 +10,13 @@
  */
 #include "cli/guest_refresh.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "backends/disk.h"
+#include "cli/cli.h"
 #include "common/error.h"
 #include "db/inspection.h"
 #include "fsmap/fsmap.h"
@@ -46,6 +48,9 @@ ov_guest_inspect_and_store (struct ov_state *st,
   ov_disk_close (disk);
   if (r == -1)
     return -1;
+  if (out->warning)             /* already quoted */
+    fprintf (stderr, "%s: warning: %s: inspection: %s\n", ov_program_name,
+             rec->name, out->warning);
   if (ov_state_put_inspection (st, rec->id, out) == -1) {
     ov_inspection_clear (out);
     return -1;

@@ -11,7 +11,9 @@
  * Devices we cannot map are left out (they may be another disk's).
  *
  * Guest paths: "/" + fs path on the root filesystem, mountpoint + fs path
- * elsewhere; Windows "C:" + the path with '\' separators.
+ * elsewhere; Windows "C:" + the path with '\' separators.  The drive
+ * letters come from the guest's registry: one that is not A-Z is ignored
+ * (that filesystem keeps fsmap paths) and said in the inspection's warning.
  * Cost: one appliance command sequence (inspection mounts each filesystem
  * briefly); the appliance is started if it was not running.
  */
@@ -24,7 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cleanup.h"
 #include "common/error.h"
+#include "common/quote.h"
 
 void
 ov_inspection_clear (struct ov_inspection *in)
@@ -40,7 +44,19 @@ ov_inspection_clear (struct ov_inspection *in)
   free (in->distro);
   free (in->product);
   free (in->hostname);
+  free (in->warning);
   memset (in, 0, sizeof *in);
+}
+
+int
+ov_guest_drive (const char *letter, char out[3])
+{
+  if (letter[0] < 'A' || letter[0] > 'Z' || letter[1] != '\0')
+    return -1;
+  out[0] = letter[0];
+  out[1] = ':';
+  out[2] = '\0';
+  return 0;
 }
 
 static bool
@@ -148,6 +164,32 @@ or_empty (char *s)
   return s ? s : strdup ("");
 }
 
+/* A drive mapping whose letter is not A-Z: ignored, said in out->warning.
+ * Takes LABEL.  -1 + ov_error on ENOMEM. */
+static int
+warn_bad_drive (struct ov_inspection *out, const char *letter, char *label)
+{
+  CLEANUP_FREE char *qletter = ov_quote_path (letter);
+  CLEANUP_FREE char *qlabel = ov_quote_path (label);
+  char *w;
+  int r;
+
+  free (label);
+  if (qletter == NULL || qlabel == NULL)
+    r = -1;
+  else
+    r = asprintf (&w, "%s%sfilesystem %s: drive letter \"%s\" is not A-Z: "
+                  "no guest paths on it", out->warning ? out->warning : "",
+                  out->warning ? "; " : "", qlabel, qletter);
+  if (r == -1) {
+    ov_error_errno (ENOMEM, "inspection");
+    return -1;
+  }
+  free (out->warning);
+  out->warning = w;
+  return 0;
+}
+
 int
 ov_inspect (struct ov_fsmap *map, struct ov_inspection *out)
 {
@@ -191,11 +233,16 @@ ov_inspect (struct ov_fsmap *map, struct ov_inspection *out)
     for (j = 0; pairs && pairs[j] && pairs[j + 1]; j += 2) {
       /* mountpoints: mountpoint, device; drive mappings: letter, device. */
       char *l = device_label (map, drive, pairs[j + 1]);
-      char letter[4];
+      char letter[3];
       if (l == NULL)
         continue;
-      if (windows)
-        snprintf (letter, sizeof letter, "%c:", pairs[j][0]);
+      if (windows && ov_guest_drive (pairs[j], letter) == -1) {
+        if (warn_bad_drive (out, pairs[j], l) == -1) {
+          ret = -1;
+          goto out;
+        }
+        continue;
+      }
       if (add_mount (out, l, windows ? letter : pairs[j]) == -1) {
         ov_error_errno (ENOMEM, "inspection");
         ret = -1;
@@ -242,6 +289,8 @@ ov_guest_path (const struct ov_inspection *in, const char *fs_label,
   if (mp == NULL)
     return NULL;
   if (strlen (mp) == 2 && mp[1] == ':') {            /* Windows drive */
+    if (mp[0] < 'A' || mp[0] > 'Z')
+      return NULL;              /* a db row from before the check */
     if (asprintf (&s, "%s%s", mp, fs_path) == -1)
       return NULL;
     for (p = s + 2; *p; p++)
@@ -249,6 +298,8 @@ ov_guest_path (const struct ov_inspection *in, const char *fs_label,
         *p = '\\';
     return s;
   }
+  if (mp[0] != '/')
+    return NULL;                /* the guest's fstab: not a Unix path */
   if (strcmp (mp, "/") == 0)
     return strdup (fs_path);
   if (asprintf (&s, "%s%s", mp, strcmp (fs_path, "/") == 0 ? "" : fs_path) == -1)

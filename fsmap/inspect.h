@@ -22,6 +22,8 @@ struct ov_inspection {
   char *hostname;                /* "" if unknown */
   struct ov_guest_mount *mounts;
   size_t nmounts;
+  char *warning;                 /* what ov_inspect ignored (quoted text),
+                                    or NULL; not stored in the state db */
 };
 void ov_inspection_clear (struct ov_inspection *in);
 
@@ -31,9 +33,15 @@ void ov_inspection_clear (struct ov_inspection *in);
  * Starts the appliance if it is not running. */
 int ov_inspect (struct ov_fsmap *map, struct ov_inspection *out);
 
+/* The drive "C:" (into out) of a Windows guest's drive mapping LETTER
+ * (libguestfs gives "C"; the guest's registry chose it): 0 if LETTER is one
+ * letter A-Z, else -1 (the caller ignores that mapping). */
+int ov_guest_drive (const char *letter, char out[3]);
+
 /* The guest's own path of fs_path ("/x/y", raw bytes) on filesystem
  * fs_label: "/boot/x/y", or "C:\x\y" on a Windows drive; malloc'd, or NULL
- * if that filesystem has no mountpoint (or ENOMEM). */
+ * if that filesystem has no usable mountpoint (none, a drive other than
+ * A:-Z:, or a Unix mountpoint not starting with '/') or ENOMEM. */
 char *ov_guest_path (const struct ov_inspection *in, const char *fs_label,
                      const char *fs_path);
 
