@@ -101,6 +101,16 @@ void ov_ext_incr_result_clear (struct ov_ext_incr_result *r);
 /* True if fs is an ext2/3/4 filesystem this path understands. */
 bool ov_ext_incr_supported (const struct ov_fs *fs);
 
+/* A mounted ext3/4's replayed journal (fsmap/ext_journal.h): the view of
+ * a block held in the journal is its journal copy, which changes without
+ * its home bytes being written.  Add to `dirty` (sorted, absolute) the home
+ * range of every block the journal replays, for each filesystem that has a
+ * dirty byte (conservative: a copy written before the previous poll is
+ * counted again; it costs re-reading those metadata blocks, never a missed
+ * change).  Call before looking up owners of dirty blocks.  The targeted
+ * pass checks that this was done (else it falls back).  -1 on ENOMEM. */
+int ov_fsmap_journal_dirty (struct ov_fsmap *map, ov_extents *dirty);
+
 /* 0: either r->fallback is set (walk instead) or the candidates are in r.
  * -1 + ov_error only on ENOMEM. */
 int ov_ext_incremental (struct ov_fsmap *map, struct ov_fs *fs,

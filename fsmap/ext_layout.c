@@ -9,6 +9,7 @@
  * block nothing else explains.
  */
 #include "fsmap/ext_incr_internal.h"
+#include "fsmap/ext_journal.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -84,8 +85,21 @@ ext_read_geometry (struct ctx *c)
   incompat = le32 (sb + 96);
   compat = le32 (sb + 92);
   ro_compat = le32 (sb + 100);
-  if (incompat & EXT_INCOMPAT_RECOVER)
-    return ext_give_up (c, "the journal needs recovery");
+  if (incompat & EXT_INCOMPAT_RECOVER) {
+    /* A mounted fs's copy: fine if the replayed view is complete and
+     * every replayed block counts as dirty (ov_fsmap_journal_dirty). */
+    const struct ov_ext_journal *j = c->t->journal;
+    size_t i;
+    if (j == NULL || !j->complete)
+      return ext_give_up (c, "the journal needs recovery%s%s",
+                          j ? "; " : "", j ? j->status : "");
+    for (i = 0; i < j->n; i++)
+      if (ov_extents_total_in (c->in->dirty, j->fs_offset + j->targets[i]
+                               * j->block_size, j->block_size) != j->block_size)
+        return ext_give_up (c, "the journal needs recovery and its replayed"
+                            " block %" PRIu64 " is not in the dirty set",
+                            j->targets[i]);
+  }
   if (incompat & EXT_INCOMPAT_META_BG)
     return ext_give_up (c, "meta_bg layout (not handled incrementally)");
   c->bs = c->tfs->block_size;

@@ -14,6 +14,8 @@
  *   dirlist.c     directory listings, the blocks an inode owns
  *   ext_incremental.c, ext_layout.c, ext_tree.c  targeted ext metadata
  *                 (ext_incremental.h; private state ext_incr_internal.h)
+ *   ext_journal.c, ext_journal_view.c  jbd2 replay for point-in-time views
+ *                 (ext_journal.h)
  *   reader.c      ov_file_pread
  *   fsmap.c       open/close/accessors
  */
@@ -77,6 +79,9 @@ struct ov_fs_tsk {
   /* An LV in several runs: the fs's own TSK image (fsmap/lvm_image.c),
    * closed after fs; NULL when the fs is read on the disk's image. */
   TSK_IMG_INFO *lv_img;
+  /* ext3/4 with a replayed journal (fsmap/ext_journal.h), owned by the
+   * disk's TSK image; NULL when the journal needed no recovery. */
+  struct ov_ext_journal *journal;
 };
 
 struct ov_fsmap {
@@ -99,6 +104,12 @@ struct ov_fsmap {
 
 /* tsk_image.c */
 TSK_IMG_INFO *ov_tsk_image_open (struct ov_disk *disk);
+/* Apply a replayed ext journal to every later read (the image owns j).
+ * -1 on ENOMEM (j not taken). */
+struct ov_ext_journal;
+int ov_tsk_image_add_journal (TSK_IMG_INFO *img, struct ov_ext_journal *j);
+/* Drop TSK's image cache (opening only: no read in flight). */
+void ov_tsk_image_flush (TSK_IMG_INFO *img);
 
 /* TSK's thread-local last error as a string (never NULL). */
 const char *ov_tsk_error (void);

@@ -7,6 +7,9 @@
  * under map->tsk_lock; the last TSK file opened is kept open so sequential
  * reads of one compressed file do not reparse its MFT entry each time.
  *
+ * Blocks replayed from an ext journal (data=journal) are patched in from
+ * their journal copies (fsmap/ext_journal.h), as TSK reads see them.
+ *
  * Invariant relied on: f->runs satisfy ov_runs_validate (built by runs.c),
  * so every DATA run lies inside its filesystem and hence inside the disk.
  * Cost: one disk read per DATA run touched.
@@ -18,6 +21,7 @@
 
 #include "common/error.h"
 #include "common/quote.h"
+#include "fsmap/ext_journal.h"
 
 static void
 name_error (const struct ov_file *f, uint64_t disk_offset)
@@ -79,6 +83,8 @@ ov_file_pread (struct ov_fsmap *map, struct ov_disk *disk,
 {
   unsigned char *out = buf;
   size_t done = 0, i;
+  const struct ov_ext_journal *journal = f->fs->priv
+    ? ov_ext_journal_of (f->fs) : NULL;
 
   if (offset >= f->size || count == 0)
     return 0;
@@ -119,7 +125,9 @@ ov_file_pread (struct ov_fsmap *map, struct ov_disk *disk,
 
     switch (run->kind) {
     case OV_RUN_DATA:
-      if (ov_disk_pread (disk, out + done, n, run->disk_offset + within) == -1) {
+      if (ov_disk_pread (disk, out + done, n, run->disk_offset + within) == -1
+          || ov_ext_journal_patch (journal, disk, out + done, n,
+                                   run->disk_offset + within) == -1) {
         name_error (f, run->disk_offset + within);
         return -1;
       }

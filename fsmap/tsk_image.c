@@ -11,6 +11,10 @@
  * the sector size, and bypasses its size clipping for reads larger than a
  * cache entry): we return what exists, a short count, never reading past
  * the disk's end.
+ *
+ * Replayed ext journals (fsmap/ext_journal_view.c) are applied here, under
+ * TSK's cache: every read returns the journal copy of a replayed block
+ * instead of its stale home bytes.  The image owns those journal objects.
  */
 #include "fsmap/internal.h"
 
@@ -18,10 +22,13 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "fsmap/ext_journal.h"
 
 struct ov_tsk_img {
   TSK_IMG_INFO img;              /* must be first */
   struct ov_disk *disk;
+  struct ov_ext_journal **journals;   /* owned */
+  size_t njournals;
 };
 
 const char *
@@ -54,13 +61,49 @@ image_read (TSK_IMG_INFO *img, TSK_OFF_T off, char *buf, size_t len)
     tsk_error_set_errstr ("%s", ov_last_error ());
     return -1;
   }
+  for (size_t i = 0; i < self->njournals; i++)
+    if (ov_ext_journal_patch (self->journals[i], self->disk, buf, len,
+                              (uint64_t) off) == -1) {
+      tsk_error_reset ();
+      tsk_error_set_errno (TSK_ERR_IMG_READ);
+      tsk_error_set_errstr ("%s", ov_last_error ());
+      return -1;
+    }
   return (ssize_t) len;
 }
 
 static void
 image_close (TSK_IMG_INFO *img)
 {
+  struct ov_tsk_img *self = (struct ov_tsk_img *) img;
+  for (size_t i = 0; i < self->njournals; i++)
+    ov_ext_journal_free (self->journals[i]);
+  free (self->journals);
   free (img);
+}
+
+int
+ov_tsk_image_add_journal (TSK_IMG_INFO *img, struct ov_ext_journal *j)
+{
+  struct ov_tsk_img *self = (struct ov_tsk_img *) img;
+  struct ov_ext_journal **v = realloc (self->journals, (self->njournals + 1)
+                                       * sizeof *v);
+  if (v == NULL)
+    return -1;
+  self->journals = v;
+  self->journals[self->njournals++] = j;
+  return 0;
+}
+
+/* Forget what TSK cached (bytes read before a journal was added).  Only
+ * while the map is being opened: one thread, no TSK read in flight. */
+void
+ov_tsk_image_flush (TSK_IMG_INFO *img)
+{
+  for (size_t i = 0; i < TSK_IMG_INFO_CACHE_NUM; i++) {
+    img->cache_len[i] = 0;
+    img->cache_age[i] = 0;
+  }
 }
 
 static void

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "fsmap/ext_journal.h"
 
 static int
 read_disk (void *opaque, void *buf, size_t count, uint64_t offset)
@@ -199,7 +200,11 @@ ov_volume_open_fs_on (struct ov_fsmap *map, struct ov_fs *fs,
   if (img != map->img)
     t->lv_img = img;
   fs->priv = t;
-  ov_runs_prepare_fs (fs, map->disk);
+  /* A mounted ext3/4's copy: replay its journal (fsmap/ext_journal.h). */
+  if (img == map->img && ov_ext_journal_attach (map, fs) == -1)
+    return -1;
+  if (fs->priv)
+    ov_runs_prepare_fs (fs, map->disk);
   return 0;
 }
 

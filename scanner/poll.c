@@ -798,7 +798,13 @@ ov_poll_disk (struct ov_state *st, struct ov_disk_record *disk,
     ov_error_prefix ("%s", disk->image);
     goto out;
   }
+  /* A mounted ext3/4's copy: the blocks its replayed journal holds count as
+   * dirty (their view changes without their home bytes being written). */
+  if (!c.full && ov_fsmap_journal_dirty (map, &c.dirty) == -1)
+    goto out;
 
+  if (reason == NULL)
+    reason = run.note;           /* why the tracker took its path, if it says */
   if (ov_state_begin (st) == -1)
     goto out;
   in_transaction = true;
@@ -859,6 +865,7 @@ ov_poll_disk (struct ov_state *st, struct ov_disk_record *disk,
   if (run.ops)
     run.ops->release (&run);
   free (run.full_reason);
+  free (run.note);
   ov_extents_reset (&c.dirty);
   file_vector_reset (&c.files);
   ov_verdict_cache_free (c.cache);
