@@ -126,6 +126,7 @@ print_summary (const struct ov_poll_rescan *pr, const struct ov_rescan_outcome *
     ov_row_u64 (&r, "selected", o->selected);
     ov_row_u64 (&r, "files_scanned", o->files_scanned);
     ov_row_u64 (&r, "bytes_scanned", o->bytes_scanned);
+    ov_row_u64 (&r, "files_inherited", o->files_inherited);
     ov_row_u64 (&r, "infected", o->infected);
     ov_row_u64 (&r, "errors", o->errors);
     ov_row_u64 (&r, "disks_skipped", o->disks_skipped);
@@ -133,12 +134,13 @@ print_summary (const struct ov_poll_rescan *pr, const struct ov_rescan_outcome *
     ov_row_num (&r, "duration_s", o->seconds, 3, true);
     ov_row_end (&r);
   }
-  else if (!pr->quiet && o->stale_before > 0)
+  else if (!pr->quiet && (o->stale_before > 0 || o->files_inherited > 0))
     printf ("rescan: %" PRIu64 " of %" PRIu64 " files under older signatures "
-            "rescanned (%s) in %.2f s, %" PRIu64 " infected; %" PRIu64
-            " left for the next runs\n", o->files_scanned, o->stale_before,
+            "rescanned (%s) in %.2f s, %" PRIu64 " more given their base's new "
+            "verdict, %" PRIu64 " infected; %" PRIu64 " left for the next runs\n",
+            o->files_scanned, o->stale_before,
             ov_format_size (o->bytes_scanned, bytes, sizeof bytes), o->seconds,
-            o->infected, o->stale_after);
+            o->files_inherited, o->infected, o->stale_after);
   fflush (stdout);
 }
 

@@ -8,6 +8,7 @@
  */
 #include "db/internal.h"
 #include "db/coverage.h"
+#include "db/fleet_inherit.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -96,6 +97,7 @@ ov_coverage_stale_files (struct ov_state *st, const char *version,
     " f.size, f.runs_digest, f.generation, " LAST_SCAN " AS last_scan"
     " FROM files f JOIN filesystems fs ON fs.id = f.fs_id"
     " WHERE " COUNTED " AND NOT " COVERED
+    " AND NOT " OV_FLEET_INHERITED_SQL    /* the base's rescan covers it */
     " ORDER BY last_scan, f.id LIMIT ?1");
   if (s == NULL)
     return -1;

@@ -43,7 +43,9 @@ struct ov_stale_file {
   double last_scan;                    /* see above */
 };
 /* Stale files of every disk, oldest last scan first (then by id), at most
- * `limit` (0 = all).  Strings: none; the callback may use st. */
+ * `limit` (0 = all), except a fleet VM's rows inherited from its base
+ * (db/fleet_inherit.h: the base's rescan gives them their verdict).
+ * Strings: none; the callback may use st. */
 typedef int (*ov_stale_file_cb) (void *opaque, const struct ov_stale_file *f);
 int ov_coverage_stale_files (struct ov_state *st, const char *version,
                              uint64_t limit, ov_stale_file_cb cb, void *opaque);

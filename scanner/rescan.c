@@ -23,6 +23,7 @@
 #include "common/vector.h"
 #include "db/coverage.h"
 #include "db/detections.h"
+#include "db/fleet_inherit.h"
 #include "fsmap/fsmap.h"
 
 int
@@ -66,11 +67,22 @@ struct pick {
 DEFINE_VECTOR (pick_vector, struct pick);
 DEFINE_VECTOR (pick_ptr_vector, struct pick *);
 
+/* A fleet VM's inherited file that took an infected verdict from its base
+ * (db/fleet_inherit.h), reported after the commit. */
+struct inherited_find {
+  int64_t poll_id;
+  char *disk, *image, *fs_label, *path, *signature;
+  uint64_t inode, size;
+  bool known;                  /* already a present detection */
+};
+DEFINE_VECTOR (inherited_vector, struct inherited_find);
+
 /* What the rescan needs of a registered disk (its own copies). */
 struct rdisk {
   int64_t id, last_poll;
   char *name, *image, *format;
   bool running;                /* a running VM's disk (QMP): image in use */
+  bool is_base;                /* a fleet's shared base (tracker 'base') */
   bool done;                   /* rescanned (or skipped) in this run */
 };
 DEFINE_VECTOR (rdisk_vector, struct rdisk);
@@ -88,6 +100,7 @@ struct rescan {
   const char *disk_name;
   pick_ptr_vector disk_picks;  /* of the current disk, sorted by key */
   pick_ptr_vector queue;       /* found by the walk, to scan */
+  inherited_vector inherited;  /* to report after the commit */
 };
 
 static void
@@ -293,6 +306,103 @@ rescan_map (struct rescan *r, const struct rdisk *rec,
   return scan_queue (r, map, disk);
 }
 
+/* ---- fleets: verdicts inherited from a base ---- */
+
+static void
+clear_inherited (struct rescan *r)
+{
+  for (size_t i = 0; i < r->inherited.len; i++) {
+    struct inherited_find *x = &r->inherited.ptr[i];
+    free (x->disk), free (x->image), free (x->fs_label), free (x->path);
+    free (x->signature);
+  }
+  r->inherited.len = 0;
+}
+
+/* An inherited infected file: recorded as the VM's detection now (inside
+ * the transaction), reported after the commit. */
+static int
+inherited_cb (void *opaque, const struct ov_inherited_detection *d)
+{
+  struct rescan *r = opaque;
+  double now = ov_unix_seconds ();
+  struct inherited_find x = {
+    .poll_id = d->last_poll, .inode = d->inode, .size = d->size,
+    .disk = strdup (d->disk), .image = strdup (d->image),
+    .fs_label = strdup (d->fs_label ? d->fs_label : ""),
+    .path = strdup (d->path), .signature = strdup (d->signature),
+  };
+  struct ov_detection_row row = {
+    .disk_id = d->disk_id, .fs_label = x.fs_label, .path = x.path,
+    .inode = d->inode, .signature = x.signature, .last_seen = now,
+    .last_poll = d->last_poll, .found_by = "rescan",
+  };
+  int known;
+
+  if (!x.disk || !x.image || !x.fs_label || !x.path || !x.signature
+      || inherited_vector_append (&r->inherited, x) == -1) {
+    free (x.disk), free (x.image), free (x.fs_label), free (x.path);
+    free (x.signature);
+    ov_error ("out of memory");
+    return -1;
+  }
+  known = ov_detection_is_known (r->st, d->disk_id, x.fs_label, x.path, x.signature);
+  if (known == -1 || ov_detection_record (r->st, &row) == -1)
+    return -1;
+  r->inherited.ptr[r->inherited.len - 1].known = known == 1;
+  return 0;
+}
+
+/* Give the VMs on base disk base_id (0: every base) the base's verdicts
+ * under VERSION; inside the caller's transaction. */
+static int
+inherit (struct rescan *r, int64_t base_id, const char *version, double now)
+{
+  uint64_t n;
+
+  if (ov_fleet_inherit_verdicts (r->st, base_id, version, now, inherited_cb, r, &n) == -1)
+    return -1;
+  r->out->files_inherited += n;
+  return 0;
+}
+
+/* Report the inherited finds (after the commit). */
+static void
+report_inherited (struct rescan *r)
+{
+  for (size_t i = 0; i < r->inherited.len; i++) {
+    struct inherited_find *x = &r->inherited.ptr[i];
+    struct ov_rescan_event e = {
+      .kind = OV_RESCAN_DETECTION, .disk = x->disk, .image = x->image,
+      .fs_label = x->fs_label, .path = x->path, .inode = x->inode,
+      .size = x->size, .signature = x->signature,
+      .sig_version = r->sigs ? r->sigs->version : NULL, .poll_id = x->poll_id,
+      .is_new = !x->known,
+    };
+    r->out->infected++;
+    if (r->o->on_event)
+      r->o->on_event (r->o->opaque, &e);
+  }
+  clear_inherited (r);
+}
+
+/* Verdicts of bases rescanned by an earlier run that some VM rows have not
+ * taken yet (an older ovscan, or a VM seeded meanwhile): one transaction. */
+static int
+inherit_leftovers (struct rescan *r, const char *version)
+{
+  if (ov_state_begin (r->st) == -1)
+    return -1;
+  if (inherit (r, 0, version, ov_unix_seconds ()) == -1
+      || ov_state_commit (r->st) == -1) {
+    ov_state_rollback (r->st);
+    clear_inherited (r);
+    return -1;
+  }
+  report_inherited (r);
+  return 0;
+}
+
 /* Store the verdicts of the current disk in one transaction. */
 static int
 store_results (struct rescan *r, const struct rdisk *rec)
@@ -339,11 +449,14 @@ store_results (struct rescan *r, const struct rdisk *rec)
       p->known = known == 1;
     }
   }
+  if (rec->is_base && version && inherit (r, rec->id, version, now) == -1)
+    goto fail;
   if (ov_state_commit (r->st) == -1)
     goto fail;
   return 0;
  fail:
   ov_state_rollback (r->st);
+  clear_inherited (r);
   return -1;
 }
 
@@ -351,6 +464,7 @@ store_results (struct rescan *r, const struct rdisk *rec)
 static void
 report_results (struct rescan *r, const struct rdisk *rec)
 {
+  report_inherited (r);
   for (size_t i = 0; i < r->disk_picks.len; i++) {
     struct pick *p = r->disk_picks.ptr[i];
     if (!p->scanned)
@@ -451,6 +565,7 @@ collect_disk (void *opaque, const struct ov_disk_record *d)
   rdisk_vector *v = opaque;
   struct rdisk x = {
     .id = d->id, .last_poll = d->last_poll, .running = d->qmp_socket != NULL,
+    .is_base = d->tracker && strcmp (d->tracker, "base") == 0,
     .name = strdup (d->name), .image = strdup (d->image), .format = strdup (d->format),
   };
 
@@ -479,7 +594,8 @@ ov_rescan_run (struct ov_state *st, const struct ov_rescan_options *o,
                struct ov_rescan_outcome *out)
 {
   struct rescan r = { .st = st, .o = o, .out = out, .picks = VECTOR_INIT,
-                      .disk_picks = VECTOR_INIT, .queue = VECTOR_INIT };
+                      .disk_picks = VECTOR_INIT, .queue = VECTOR_INIT,
+                      .inherited = VECTOR_INIT };
   rdisk_vector disks = VECTOR_INIT;
   CLEANUP_FREE char *version = NULL;
   uint64_t bytes;
@@ -488,6 +604,7 @@ ov_rescan_run (struct ov_state *st, const struct ov_rescan_options *o,
   memset (out, 0, sizeof *out);
   r.start = ov_monotonic_seconds ();
   if (ov_sigs_version (o->sigs, &version) == -1
+      || inherit_leftovers (&r, version) == -1
       || ov_coverage_stale_count (st, version, &out->stale_before, &bytes) == -1)
     goto out;
   if (out->stale_before == 0) {
@@ -539,5 +656,7 @@ ov_rescan_run (struct ov_state *st, const struct ov_rescan_options *o,
   free_picks (&r.picks);
   pick_ptr_vector_reset (&r.disk_picks);
   pick_ptr_vector_reset (&r.queue);
+  clear_inherited (&r);
+  inherited_vector_reset (&r.inherited);
   return ret;
 }

@@ -21,6 +21,12 @@
  *      (found_by "rescan", poll = the disk's last committed poll): one
  *      transaction per disk, taken after the scan (no lock held while
  *      scanning).
+ * Fleets: a VM's files still inherited from its shared base are not
+ * selected; when the base is rescanned they take its new verdicts in the
+ * same transaction (and any left over from an interrupted run at the start
+ * of the next), and an inherited infected file is a detection of each VM
+ * that holds it (db/fleet_inherit.h): a base's content is rescanned once
+ * for the fleet.
  * A disk that cannot be opened or read is reported (on_event) and skipped;
  * its files stay stale for the next run.
  *
@@ -91,6 +97,8 @@ struct ov_rescan_outcome {
   uint64_t stale_before;       /* stale files when the run started */
   uint64_t selected;           /* files chosen within the budget */
   uint64_t files_scanned, bytes_scanned, infected, errors;
+  uint64_t files_inherited;    /* fleet VM files given their base's new
+                                  verdict (db/fleet_inherit.h), not read */
   uint64_t disks_skipped;
   uint64_t stale_after;        /* stale files left for the next runs */
   double seconds;

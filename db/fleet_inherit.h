@@ -1,0 +1,65 @@
+/* ovscan — rescan verdicts inherited from a shared base (issue 5).
+ *
+ * A VM on a shared base starts with a copy of the base's file rows
+ * (ov_fleet_seed).  A VM row is INHERITED while it is still that copy as
+ * far as scanning goes: same filesystem (label, offset) and key (inode,
+ * attr) as a base row, same size, runs digest and generation, and the same
+ * scanned_poll (the base's scan: a VM poll that read the file would have
+ * set its own), with a clean or infected verdict on both sides.  Its
+ * content is then the base's content, because the base is never written
+ * and every write of the VM lands in its own layers, which its polls read.
+ *
+ * So after a signature update the rolling rescan scans a base's content
+ * once for the whole fleet: inherited VM rows are not selected
+ * (OV_FLEET_INHERITED_SQL in db/coverage.c) and take the base row's new
+ * verdict when the base is rescanned (ov_fleet_inherit_verdicts), in the
+ * same transaction as the base's own results.  Only each VM's own files
+ * are rescanned in the VM.
+ */
+#ifndef OVSCAN_DB_FLEET_INHERIT_H
+#define OVSCAN_DB_FLEET_INHERIT_H
+
+#include <stdint.h>
+
+struct ov_state;
+
+/* SQL: true when the VM file row f (in filesystem fs) is an inherited copy
+ * of a base row (any version).  For a WHERE clause over "files f JOIN
+ * filesystems fs ON fs.id = f.fs_id". */
+#define OV_FLEET_INHERITED_SQL \
+  "EXISTS (SELECT 1 FROM fleet_vms fv JOIN bases b ON b.id = fv.seeded_base" \
+  " JOIN filesystems bfs ON bfs.disk_id = b.disk_id AND bfs.label = fs.label" \
+  " AND bfs.offset = fs.offset" \
+  " JOIN files bf ON bf.fs_id = bfs.id AND bf.inode = f.inode" \
+  " AND bf.attr_type = f.attr_type AND bf.attr_id = f.attr_id" \
+  " WHERE fv.disk_id = fs.disk_id AND bf.scanned_poll = f.scanned_poll" \
+  " AND bf.size = f.size AND bf.runs_digest IS f.runs_digest" \
+  " AND bf.generation = f.generation" \
+  " AND bf.verdict IN ('clean', 'infected')" \
+  " AND f.verdict IN ('clean', 'infected'))"
+
+/* An inherited row that just took an infected verdict: a detection of the
+ * VM (strings valid during the callback only). */
+struct ov_inherited_detection {
+  int64_t disk_id;
+  const char *disk, *image;
+  int64_t last_poll;           /* the VM's last committed poll */
+  const char *fs_label;
+  const char *path;            /* raw guest bytes, the row's first path */
+  uint64_t inode, size;
+  const char *signature;
+};
+typedef int (*ov_inherited_detection_cb) (void *opaque,
+                                          const struct ov_inherited_detection *d);
+
+/* Give every inherited row of every VM seeded from the base whose disk row
+ * is base_disk_id (0 = every base) the base row's verdict under VERSION,
+ * where the VM row is under another version.  Infected ones are passed to
+ * cb first (before the update; cb may write the db).  Inside the caller's
+ * transaction.  *inherited = rows updated. */
+int ov_fleet_inherit_verdicts (struct ov_state *st, int64_t base_disk_id,
+                               const char *version, double now,
+                               ov_inherited_detection_cb cb, void *opaque,
+                               uint64_t *inherited);
+
+#endif
