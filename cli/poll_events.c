@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli/config.h"
+#include "cli/detection_json.h"
 #include "cli/guest_refresh.h"
 #include "cli/on_detect.h"
 #include "cli/oplog.h"
@@ -61,38 +62,21 @@ ov_poll_on_warning (void *opaque, bool is_error, const char *message)
 }
 
 static void
-print_detection (struct ov_poll_disk_ctx *d, const struct ov_poll_file *f,
+print_detection (struct ov_poll_disk_ctx *d, const struct ov_detection *det,
                  const char *quoted, bool is_new)
 {
   /* Guest path when the disk was inspected (cli/guest_refresh.h). */
   CLEANUP_FREE char *gpath = d->have_guest
-    ? ov_guest_display_path (&d->guest, f->fs_label, f->path) : NULL;
+    ? ov_guest_display_path (&d->guest, det->fs, det->path) : NULL;
   CLEANUP_FREE char *gquoted = gpath ? ov_quote_path (gpath) : NULL;
 
-  if (gquoted)
-    quoted = gquoted;
-  if (d->run->json) {
-    struct ov_row r = { .format = OV_REPORT_JSON };
-    ov_row_begin (&r);
-    ov_row_str (&r, "type", "detection");
-    ov_row_str (&r, "vm", d->rec->name);
-    ov_row_i64 (&r, "poll", d->poll->id);
-    ov_row_str (&r, "fs", f->fs_label);
-    ov_row_str (&r, "path", gpath ? gpath : f->path);
-    if (gpath)
-      ov_row_str (&r, "fs_path", f->path);
-    ov_row_u64 (&r, "inode", f->inode);
-    ov_row_u64 (&r, "size", f->size);
-    ov_row_str (&r, "change", f->change);
-    ov_row_str (&r, "signature", f->signature);
-    ov_row_str (&r, "signature_version", d->poll->sig_version);
-    printf (",\"new\":%s", is_new ? "true" : "false");
-    ov_row_str (&r, "found_by", "poll");
-    ov_row_end (&r);
+  if (d->run->json)
+    ov_print_detection_json (det, gpath, is_new, false);
+  else {
+    printf ("%s: %s: %s FOUND\n", d->rec->name, gquoted ? gquoted : quoted,
+            det->signature);
+    fflush (stdout);
   }
-  else
-    printf ("%s: %s: %s FOUND\n", d->rec->name, quoted, f->signature);
-  fflush (stdout);
 }
 
 int
@@ -104,6 +88,12 @@ ov_poll_detection_cb (void *opaque, const struct ov_poll_file *f)
 
   if (f->signature == NULL || strcmp (f->verdict, "infected") != 0)
     return 0;
+  struct ov_detection det = {
+    .vm = d->rec->name, .image = d->rec->image, .fs = f->fs_label,
+    .path = f->path, .signature = f->signature, .change = f->change,
+    .sig_version = d->poll->sig_version, .poll_id = d->poll->id,
+    .inode = f->inode, .size = f->size, .timeout = ov_config.on_detect_timeout,
+  };
   quoted = ov_quote_path (f->path);
   is_new = ov_state_detection_is_new (d->run->st, d->rec->id, d->poll->id,
                                       f->fs_label, f->path, f->signature);
@@ -111,16 +101,10 @@ ov_poll_detection_cb (void *opaque, const struct ov_poll_file *f)
     ov_poll_run_error (d->run, "%s: %s", d->rec->name, ov_last_error ());
     is_new = 1;                  /* rather one alert too many than none */
   }
-  print_detection (d, f, quoted ? quoted : "?", is_new);
+  print_detection (d, &det, quoted ? quoted : "?", is_new);
   ov_oplog (LOG_ALERT, "%s: poll %" PRId64 ": %s: %s FOUND%s", d->rec->name,
             d->poll->id, quoted ? quoted : "?", f->signature, is_new ? " (new)" : "");
   if (is_new) {
-    struct ov_detection det = {
-      .vm = d->rec->name, .image = d->rec->image, .fs = f->fs_label,
-      .path = f->path, .signature = f->signature, .change = f->change,
-      .sig_version = d->poll->sig_version, .poll_id = d->poll->id,
-      .inode = f->inode, .size = f->size, .timeout = ov_config.on_detect_timeout,
-    };
     d->run->new_detections++;
     if (d->on_detect && ov_on_detect_run (d->on_detect, &det) == -1)
       ov_poll_run_error (d->run, "%s: %s: %s", d->rec->name, quoted ? quoted : "?",
@@ -128,4 +112,3 @@ ov_poll_detection_cb (void *opaque, const struct ov_poll_file *f)
   }
   return 0;
 }
-

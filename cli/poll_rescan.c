@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/config.h"
+#include "cli/detection_json.h"
 #include "cli/on_detect.h"
 #include "cli/oplog.h"
 #include "cli/signals.h"
@@ -50,55 +51,35 @@ lock_disk (void *opaque, const char *name)
 }
 
 static void
-print_detection (struct rescan_cli *rc, const struct ov_rescan_event *e,
-                 const char *quoted)
-{
-  if (rc->pr->json) {
-    struct ov_row r = { .format = OV_REPORT_JSON };
-    ov_row_begin (&r);
-    ov_row_str (&r, "type", "detection");
-    ov_row_str (&r, "vm", e->disk);
-    ov_row_i64 (&r, "poll", e->poll_id);
-    ov_row_str (&r, "fs", e->fs_label);
-    ov_row_str (&r, "path", e->path);
-    ov_row_u64 (&r, "inode", e->inode);
-    ov_row_u64 (&r, "size", e->size);
-    ov_row_str (&r, "change", NULL);
-    ov_row_str (&r, "signature", e->signature);
-    ov_row_str (&r, "signature_version", e->sig_version);
-    printf (",\"new\":%s", e->is_new ? "true" : "false");
-    ov_row_str (&r, "found_by", "rescan");
-    ov_row_end (&r);
-  }
-  else
-    printf ("%s: %s: %s FOUND (rescan)\n", e->disk, quoted, e->signature);
-  fflush (stdout);
-}
-
-static void
 on_event (void *opaque, const struct ov_rescan_event *e)
 {
   struct rescan_cli *rc = opaque;
   CLEANUP_FREE char *quoted = NULL;
 
   switch (e->kind) {
-  case OV_RESCAN_DETECTION:
+  case OV_RESCAN_DETECTION: {
+    const char *cmd = rc->pr->on_detect;
+    struct ov_detection d = {
+      .vm = e->disk, .image = e->image, .fs = e->fs_label, .path = e->path,
+      .signature = e->signature, .change = "rescan", .sig_version = e->sig_version,
+      .poll_id = e->poll_id, .inode = e->inode, .size = e->size,
+      .timeout = ov_config.on_detect_timeout,
+    };
     quoted = ov_quote_path (e->path);
-    print_detection (rc, e, quoted ? quoted : "?");
+    if (rc->pr->json)
+      ov_print_detection_json (&d, NULL, e->is_new, true);
+    else {
+      printf ("%s: %s: %s FOUND (rescan)\n", e->disk, quoted ? quoted : "?",
+              e->signature);
+      fflush (stdout);
+    }
     ov_oplog (LOG_ALERT, "%s: rescan: %s: %s FOUND%s", e->disk, quoted ? quoted : "?",
               e->signature, e->is_new ? " (new)" : "");
     *rc->status = OV_EXIT_INFECTED;
-    if (rc->pr->on_detect && e->is_new) {
-      struct ov_detection d = {
-        .vm = e->disk, .image = e->image, .fs = e->fs_label, .path = e->path,
-        .signature = e->signature, .change = "rescan", .sig_version = e->sig_version,
-        .poll_id = e->poll_id, .inode = e->inode, .size = e->size,
-        .timeout = ov_config.on_detect_timeout,
-      };
-      if (ov_on_detect_run (rc->pr->on_detect, &d) == -1)
-        ov_cli_error ("%s: %s: %s", e->disk, quoted ? quoted : "?", ov_last_error ());
-    }
+    if (cmd && e->is_new && ov_on_detect_run (cmd, &d) == -1)
+      ov_cli_error ("%s: %s: %s", e->disk, quoted ? quoted : "?", ov_last_error ());
     break;
+  }
   case OV_RESCAN_SKIPPED:
     if (!rc->pr->quiet || rc->pr->json)
       fprintf (stderr, "%s: %s: %s\n", ov_program_name, e->disk, e->message);
