@@ -451,7 +451,7 @@ ov_cmd_poll (int argc, char **argv)
     else {
       rescan.json = run.json;
       rescan.quiet = run.quiet;
-      rescan.on_detect = run.on_detect ? run.on_detect : ov_config.on_detect;
+      rescan.on_detect = run.on_detect;     /* else per disk, as a poll */
       if (run.max_time > 0)
         rescan.time_left = run.max_time - (ov_monotonic_seconds () - run.started);
       ov_poll_rescan_run (run.st, &rescan, &run.eo, &run.engine, &run.status);

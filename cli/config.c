@@ -352,3 +352,15 @@ ov_config_find_vm (const char *name)
       return &ov_config.vms.ptr[i];
   return NULL;
 }
+
+const char *
+ov_config_on_detect (const char *cmdline, const char *name)
+{
+  const struct ov_config_vm *vm = ov_config_find_vm (name);
+
+  if (cmdline)
+    return cmdline;
+  if (vm && vm->on_detect)
+    return vm->on_detect;
+  return ov_config.on_detect;
+}

@@ -55,6 +55,10 @@ void ov_config_free (void);
 /* The [vm NAME] section, or NULL. */
 const struct ov_config_vm *ov_config_find_vm (const char *name);
 
+/* The on-detect command for disk NAME: CMDLINE (--on-detect) if not NULL,
+ * else its [vm NAME] on-detect, else the global one; NULL if none. */
+const char *ov_config_on_detect (const char *cmdline, const char *name);
+
 /* "90", "90s", "15m", "2h", "1d", "1.5h" -> seconds (> 0).  -1 + ov_error. */
 int ov_parse_duration (const char *s, double *seconds);
 

@@ -58,7 +58,9 @@ on_event (void *opaque, const struct ov_rescan_event *e)
 
   switch (e->kind) {
   case OV_RESCAN_DETECTION: {
-    const char *cmd = rc->pr->on_detect;
+    /* The command a poll of this disk would run: --on-detect, else its
+     * [vm NAME] on-detect, else the global one. */
+    const char *cmd = ov_config_on_detect (rc->pr->on_detect, e->disk);
     struct ov_detection d = {
       .vm = e->disk, .image = e->image, .fs = e->fs_label, .path = e->path,
       .signature = e->signature, .change = "rescan", .sig_version = e->sig_version,

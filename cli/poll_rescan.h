@@ -17,7 +17,9 @@ struct ov_poll_rescan {
   struct ov_rescan_budget budget;
   bool off;                    /* --rescan-budget 0 */
   bool json, quiet;
-  const char *on_detect;       /* --on-detect CMD, or NULL */
+  const char *on_detect;       /* --on-detect CMD, or NULL: then each
+                                  disk's [vm NAME] on-detect, else the
+                                  global one (ov_config_on_detect) */
   double time_left;            /* what --max-time leaves (s); 0 = no limit */
 };
 

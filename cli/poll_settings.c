@@ -30,7 +30,7 @@ ov_poll_disk_options (struct ov_poll_run *run, const char *name, struct ov_poll_
   *o = (struct ov_poll_options) {
     .limits = run->eo.limits, .workers = run->eo.threads, .engine = &run->engine,
   };
-  *on_detect = run->on_detect ? run->on_detect : ov_config.on_detect;
+  *on_detect = ov_config_on_detect (run->on_detect, name);
   if (run->excludes.len) {
     if (append_all (excludes, &run->excludes) == -1)
       return -1;
@@ -46,8 +46,6 @@ ov_poll_disk_options (struct ov_poll_run *run, const char *name, struct ov_poll_
     o->limits.max_filesize = vm->limits.max_filesize;
   if (vm->limits.has_max_scansize && !run->cmdline_scansize)
     o->limits.max_scansize = vm->limits.max_scansize;
-  if (vm->on_detect && run->on_detect == NULL)
-    *on_detect = vm->on_detect;
   return 0;
 }
 

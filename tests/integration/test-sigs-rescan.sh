@@ -8,7 +8,9 @@
 # to cover the 1.2 MB fleet, oldest first (run 1: d1 and part of d2, run 2:
 # the rest); each planted file is a detection ("found_by":"rescan", in the
 # run's output, exit 1, and in report detections); coverage goes 100% on
-# every disk; the trackers are untouched (the next poll is quiet).
+# every disk; the trackers are untouched (the next poll is quiet).  The
+# on-detect command of a rescan detection is the one a poll of that disk
+# would run: d1's [vm d1] on-detect, the global one for d3.
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/../lib/guest.sh"
 requires_root
@@ -84,17 +86,31 @@ assert r["disks_skipped"] == 1 and r["files_scanned"] == 0 and r["stale_after"] 
 PY
 coverage 0 0 0
 
-# Two runs of 700K cover the fleet (3 x 400K), oldest first.
+# Two runs of 700K cover the fleet (3 x 400K), oldest first; with a
+# configuration file naming a global on-detect and d1's own.
+cat > "$T/hook.sh" <<'SH'
+#!/bin/sh
+printf '%s %s %s %s\n' "$1" "$OVSCAN_VM" "$OVSCAN_CHANGE" "$OVSCAN_PATH" >> "$(dirname "$0")/hooks.log"
+SH
+chmod +x "$T/hook.sh"
+cat > "$T/ovscan.conf" <<CONF
+on-detect = $T/hook.sh global
+[vm d1]
+on-detect = $T/hook.sh vm-d1
+CONF
 run_rescan () {   # OUT -> exit status in $rc
   set +e
-  "${O[@]}" poll --all -d "$T/sigs" --rescan-budget 700K --json > "$1"; rc=$?
+  "$OVSCAN" --config "$T/ovscan.conf" --state "$T/state.db" \
+    poll --all -d "$T/sigs" --rescan-budget 700K --json > "$1"; rc=$?
   set -e
 }
 run_rescan "$T/run1.json"
 expect_eq "$rc" 1 "run 1 exit status (d1's planted file)"
+expect_eq "$(cat "$T/hooks.log")" "vm-d1 d1 rescan /data/planted" "run 1: d1's own on-detect"
 coverage 100 partial 0
 run_rescan "$T/run2.json"   # (a duration works as well: see run 3 below)
 expect_eq "$rc" 1 "run 2 exit status (d3's planted file)"
+expect_eq "$(tail -n +2 "$T/hooks.log")" "global d3 rescan /data/planted" "run 2: the global on-detect for d3"
 coverage 100 100 100
 python3 - "$T/run1.json" "$T/run2.json" <<'PY' || fail "rescan runs' output"
 import json, sys
@@ -128,7 +144,11 @@ det = [o for o in map(json.loads, open(sys.argv[1])) if o["type"] == "detection"
 assert len(det) == 2 and all(d["new"] is False for d in det), det
 PY
 coverage 100 100 100
-"${O[@]}" report detections --json > "$T/detections.json" && fail "report detections: exit 0 with detections present"
+set +e
+"${O[@]}" report detections --json > "$T/detections.json" 2> "$T/detections.err"; rc=$?
+set -e
+expect_eq "$rc" 1 "report detections: exit status with detections present"
+[ ! -s "$T/detections.err" ] || fail "report detections: $(cat "$T/detections.err")"
 python3 - "$T/detections.json" <<'PY' || fail "report detections"
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
