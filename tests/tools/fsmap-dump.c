@@ -12,6 +12,8 @@
  *   file\tN\tLABEL\tINODE\tSIZE\tFLAGS\tRUNS
  *   path\tN\tPATH             (one per path of file N)
  *   error\tLABEL\tMESSAGE
+ *   journal\tLABEL\tCOMPLETE\tBLOCKS\tSTATUS  (ext3/4 whose journal needed
+ *                                             recovery: fsmap/ext_journal.h)
  * FLAGS: comma list of orphan, needs_tsk, stream=NAME.  RUNS: comma list of
  * KIND@FILE_OFFSET+LENGTH=DISK_OFFSET.
  * Exit: 0, 1 if the map could not be opened, 2 on bad usage, 3 if a file read
@@ -29,6 +31,7 @@
 #include "backends/disk.h"
 #include "common/error.h"
 #include "common/quote.h"
+#include "fsmap/ext_journal.h"
 #include "fsmap/fsmap.h"
 
 struct dump {
@@ -180,6 +183,12 @@ main (int argc, char **argv)
               fs->index, fs->label, fs->type, fs->offset, fs->size,
               fs->block_size, fs->not_scanned_ok);
       print_quoted (fs->error ? fs->error : "");
+      putchar ('\n');
+    }
+    if (!d.cat_path && fs->priv && ov_ext_journal_of (fs)) {
+      const struct ov_ext_journal *j = ov_ext_journal_of (fs);
+      printf ("journal\t%s\t%d\t%zu\t", fs->label, j->complete, j->n);
+      print_quoted (j->status ? j->status : "");
       putchar ('\n');
     }
     if (fs->error)
