@@ -8,7 +8,8 @@
  *   "bitmap"   offline qcow2 persistent dirty bitmaps     (scanner/tracker_bitmap.c)
  *   "live"     a running VM over QMP: bitmaps + fleecing    (scanner/tracker_live.c;
  *              view exported over NBD                     picked when disk->qmp_socket is set)
- *   "layers"   copy-on-write layer rotation               (issue 5)
+ *   "layers"   copy-on-write layer rotation, or the disk's own bitmap
+ *              when cheaper (scanner/tracker_layers*.c; issue 5)
  *
  * One poll, in this order (the order keeps every write covered):
  *   prepare       validate the recorded state; set run->full_reason when the
@@ -59,6 +60,10 @@ struct ov_tracker_run {
   char *full_reason;             /* malloc'd by prepare when the poll is full */
   const char *used;              /* tracker recorded in the poll row, e.g.
                                     "bitmap", "layers"; ops->name if NULL */
+  char *note;                    /* malloc'd, or NULL: why the tracker took
+                                    the path it took (set by prepare or arm),
+                                    the reason of an incremental poll row;
+                                    freed by the orchestrator */
   void *priv;                    /* the tracker's own state */
 };
 
@@ -81,6 +86,8 @@ extern const struct ov_tracker_ops ov_tracker_bitmap;
 extern const struct ov_tracker_ops ov_tracker_live;     /* scanner/tracker_live.c */
 extern const struct ov_tracker_ops ov_tracker_layers;   /* scanner/tracker_layers.c */
 extern const struct ov_tracker_ops ov_tracker_base;     /* scanner/tracker_layers.c */
+/* 'layers' of a running VM over QMP (scanner/tracker_layers_live.c) */
+extern const struct ov_tracker_ops ov_tracker_layers_live;
 
 /* The tracker for a registered disk; NULL + ov_error if the record names
  * one this ovscan does not have. */
