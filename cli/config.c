@@ -14,7 +14,6 @@
 #include "cli/config.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,36 +44,6 @@ bad_line (const struct parser *p, const char *fmt, ...)
   vsnprintf (msg, sizeof msg, fmt, ap);
   va_end (ap);
   ov_cli_error ("%s:%u: %s", p->file, p->line, msg);
-  return -1;
-}
-
-int
-ov_parse_duration (const char *s, double *seconds)
-{
-  char *end;
-  double v, unit = 1;
-
-  errno = 0;
-  v = strtod (s, &end);
-  if (end == s || errno || !isfinite (v) || v <= 0)
-    goto bad;
-  if (*end) {
-    switch (*end) {
-    case 's': unit = 1; break;
-    case 'm': unit = 60; break;
-    case 'h': unit = 3600; break;
-    case 'd': unit = 86400; break;
-    default: goto bad;
-    }
-    if (end[1])
-      goto bad;
-  }
-  if (v * unit > 365.0 * 86400)
-    goto bad;
-  *seconds = v * unit;
-  return 0;
- bad:
-  ov_error ("bad duration '%s' (a positive number with s, m, h or d, e.g. 45m)", s);
   return -1;
 }
 

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "cli/cli.h"
+#include "common/units.h"        /* ov_parse_duration */
 
 /* Settings that both the global part and a [vm NAME] section may give. */
 struct ov_config_limits {
@@ -59,7 +60,5 @@ const struct ov_config_vm *ov_config_find_vm (const char *name);
  * else its [vm NAME] on-detect, else the global one; NULL if none. */
 const char *ov_config_on_detect (const char *cmdline, const char *name);
 
-/* "90", "90s", "15m", "2h", "1d", "1.5h" -> seconds (> 0).  -1 + ov_error. */
-int ov_parse_duration (const char *s, double *seconds);
 
 #endif

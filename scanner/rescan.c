@@ -29,22 +29,11 @@
 int
 ov_rescan_parse_budget (const char *arg, struct ov_rescan_budget *b)
 {
-  static const struct { const char *suffix; double seconds; } units[] = {
-    { "s", 1 }, { "sec", 1 }, { "m", 60 }, { "min", 60 }, { "h", 3600 },
-    { "d", 86400 },
-  };
-  char *end;
-  double v;
-
   memset (b, 0, sizeof *b);
-  if (arg && *arg >= '0' && *arg <= '9') {
-    v = strtod (arg, &end);
-    for (size_t i = 0; i < sizeof units / sizeof *units; i++)
-      if (end != arg && strcmp (end, units[i].suffix) == 0 && v > 0 && v < 1e9) {
-        b->seconds = v * units[i].seconds;
-        return 0;
-      }
-  }
+  /* A duration needs its unit: a bare number ("90") is a size. */
+  if (arg && arg[strspn (arg, "0123456789.")] != '\0'
+      && ov_parse_duration (arg, &b->seconds) == 0)
+    return 0;
   if (ov_parse_size (arg, &b->bytes) == 0 && b->bytes > 0)
     return 0;
   ov_error ("invalid --rescan-budget '%s' (expected a size such as 500M or 2G, "

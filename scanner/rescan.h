@@ -51,8 +51,9 @@ struct ov_rescan_budget {
 
 /* "500M", "2G" (a size, ov_parse_size: K M G T, upper or lower case with
  * B/iB, or upper case alone) or "90s", "10m", "10min", "1h", "1d" (a
- * duration: lower-case s, m, min, h, d, as --max-time).  "5m" is five
- * minutes, "5M" five MiB.  -1 + ov_error otherwise. */
+ * duration, ov_parse_duration as --max-time, but its unit is required: a
+ * bare "90" is 90 bytes).  "5m" is five minutes, "5M" five MiB.  -1 +
+ * ov_error otherwise. */
 int ov_rescan_parse_budget (const char *arg, struct ov_rescan_budget *budget);
 
 enum ov_rescan_event_kind {

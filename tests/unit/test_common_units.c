@@ -1,10 +1,12 @@
-/* Unit tests: user-typed sizes (common/units.c). */
+/* Unit tests: user-typed sizes and durations (common/units.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
+#include "common/error.h"
 #include "common/units.h"
 
 static void
@@ -42,6 +44,37 @@ format_picks_a_readable_unit (void **state)
   assert_string_equal (ov_format_size (3ULL << 30, buf, sizeof buf), "3.00 GiB");
 }
 
+static void
+durations_take_lower_case_units (void **state)
+{
+  static const struct { const char *s; double seconds; } good[] = {
+    { "90", 90 }, { "90s", 90 }, { "90sec", 90 }, { "15m", 900 },
+    { "15min", 900 }, { "2h", 7200 }, { "1d", 86400 }, { "1.5h", 5400 },
+    { "0.5s", 0.5 }, { "365d", 365.0 * 86400 },
+  };
+  static const char *const bad[] = {
+    "", "s", "0", "0s", "-5m", "+5m", " 5m", "5 m", "5M", "5H", "5ms",
+    "5mins", "5x", "1e3", "0x10", "inf", "nan", "366d", "1e400", ".5h",
+    "5m ", "5m\n",
+  };
+  double v;
+
+  (void) state;
+  for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+    v = -1;
+    if (ov_parse_duration (good[i].s, &v) != 0 || v != good[i].seconds)
+      fail_msg ("'%s': got %g, want %g", good[i].s, v, good[i].seconds);
+  }
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    v = -1;
+    if (ov_parse_duration (bad[i], &v) != -1 || v != -1)
+      fail_msg ("'%s' accepted (%g)", bad[i], v);
+    if (strstr (ov_last_error (), "bad duration") == NULL)
+      fail_msg ("'%s': %s", bad[i], ov_last_error ());
+  }
+  assert_int_equal (ov_parse_duration (NULL, &v), -1);
+}
+
 int
 main (void)
 {
@@ -49,6 +82,7 @@ main (void)
     cmocka_unit_test (sizes_with_suffixes_are_binary_multiples),
     cmocka_unit_test (garbage_and_overflow_are_rejected),
     cmocka_unit_test (format_picks_a_readable_unit),
+    cmocka_unit_test (durations_take_lower_case_units),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
