@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "common/error.h"
 #include "common/quote.h"
 #include "common/units.h"
+#include "db/fleet.h"
 #include "db/inspection.h"
 #include "db/state.h"
 
@@ -302,6 +304,27 @@ ov_cmd_list (int argc, char **argv)
   return ret == -1 ? OV_EXIT_ERROR : OV_EXIT_CLEAN;
 }
 
+/* A shared base's disk row goes only after the last VM on it. */
+static int
+refuse_used_base (struct ov_state *st, const struct ov_disk_record *rec)
+{
+  CLEANUP_FREE char *names = NULL;
+  uint64_t n;
+
+  if (rec->tracker == NULL || strcmp (rec->tracker, "base") != 0)
+    return 0;
+  if (ov_fleet_base_users (st, rec->id, &n, &names) == -1) {
+    ov_cli_error ("remove: %s", ov_last_error ());
+    return -1;
+  }
+  if (n == 0)
+    return 0;
+  ov_cli_error ("remove: %s is the shared base of %" PRIu64 " VM%s (%s): "
+                "remove %s first", rec->name, n, n == 1 ? "" : "s", names,
+                n == 1 ? "it" : "them");
+  return -1;
+}
+
 int
 ov_cmd_remove (int argc, char **argv)
 {
@@ -324,6 +347,8 @@ ov_cmd_remove (int argc, char **argv)
   r = ov_state_get_disk (st, argv[1], &rec);
   if (r == 1)
     ov_cli_error ("remove: no disk named '%s'", argv[1]);
+  else if (r == 0 && refuse_used_base (st, &rec) == -1)
+    r = 2;                       /* said */
   else if (r == 0) {
     if (rec.qmp_socket)
       ov_cli_forget_live (&rec);

@@ -181,6 +181,47 @@ ov_fleet_update_base_stat (struct ov_state *st, const struct ov_base_record *b)
 }
 
 int
+ov_fleet_base_users (struct ov_state *st, int64_t base_disk_id,
+                     uint64_t *count, char **names)
+{
+  CLEANUP_STMT_FINALIZE sqlite3_stmt *s = ov_db_prepare (st,
+    "SELECT d.name FROM fleet_vms v JOIN disks d ON d.id = v.disk_id"
+    " JOIN bases b ON b.id = v.base_id OR b.id = v.seeded_base"
+    " WHERE b.disk_id = ?1 GROUP BY d.id ORDER BY d.name");
+  size_t len = 0;
+  FILE *f;
+  int rc;
+
+  *count = 0;
+  *names = NULL;
+  if (s == NULL)
+    return -1;
+  sqlite3_bind_int64 (s, 1, base_disk_id);
+  if ((f = open_memstream (names, &len)) == NULL) {
+    ov_error ("out of memory");
+    return -1;
+  }
+  while ((rc = sqlite3_step (s)) == SQLITE_ROW) {
+    if (*count < 5)
+      fprintf (f, "%s%s", *count ? ", " : "", sqlite3_column_text (s, 0));
+    else if (*count == 5)
+      fputs (", …", f);
+    (*count)++;
+  }
+  fclose (f);
+  if (rc != SQLITE_DONE) {
+    free (*names);
+    *names = NULL;
+    return ov_db_fail (st, rc, "list the VMs of a base");
+  }
+  if (*count == 0) {
+    free (*names);
+    *names = NULL;
+  }
+  return 0;
+}
+
+int
 ov_fleet_put_vm (struct ov_state *st, const struct ov_fleet_vm *vm)
 {
   CLEANUP_STMT_FINALIZE sqlite3_stmt *s =

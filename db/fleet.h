@@ -45,6 +45,12 @@ int ov_fleet_add_base (struct ov_state *st, struct ov_base_record *b);
 /* The stat re-check columns after the digest was recomputed unchanged. */
 int ov_fleet_update_base_stat (struct ov_state *st, const struct ov_base_record *b);
 
+/* The VMs seeded from or registered on the base whose disk row is
+ * base_disk_id: *count of them and a malloc'd "vm1, vm2, …" of the first
+ * few names (NULL when there are none). */
+int ov_fleet_base_users (struct ov_state *st, int64_t base_disk_id,
+                         uint64_t *count, char **names);
+
 struct ov_fleet_vm {
   int64_t disk_id;
   int64_t base_id;

@@ -91,4 +91,15 @@ assert p["mode"] == "incremental" and p["dirty_bytes"] > 0, p
 print("after the base change:", p["files_scanned"], "scanned")
 PY
 "${O[@]}" list
+
+# A base's disk row goes only after the last VM on it; an unused one at once.
+old_base=$(fleet_db "select d.name from bases b join disks d on d.id = b.disk_id order by b.id limit 1")
+new_base=$(fleet_db "select d.name from bases b join disks d on d.id = b.disk_id order by b.id desc limit 1")
+expect_fail "$new_base is the shared base of 1 VM (vm): remove it first" "${O[@]}" remove "$new_base"
+expect_eq "$(fleet_db "select count(*) from disks where name = '$new_base'")" 1 "the used base is kept"
+"${O[@]}" remove "$old_base" > /dev/null || fail "remove the unused old base"
+"${O[@]}" remove vm > /dev/null || fail "remove vm"
+"${O[@]}" remove "$new_base" > /dev/null || fail "remove the base after its last VM"
+expect_eq "$(fleet_db "select count(*) from disks") $(fleet_db "select count(*) from bases")" "0 0" \
+  "nothing left registered"
 echo PASS
