@@ -50,6 +50,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/quote.h"
+#include "common/vector.h"
 
 #define SECTOR 512
 #define LABEL_SCAN_SECTORS 4
@@ -341,19 +342,15 @@ uuid_strip (const char *in, char out[33])
 static int
 add_warning (struct ov_lvm_layout *l, char *msg)
 {
-  char **v;
-
   if (msg == NULL) {
     ov_error_errno (ENOMEM, "LVM");
     return -1;
   }
-  v = realloc (l->warnings, (l->nwarnings + 1) * sizeof *v);
-  if (v == NULL) {
+  if (ov_vector_reserve ((void **) &l->warnings, &l->warnings_cap,
+                         l->nwarnings + 1, sizeof *l->warnings) == -1) {
     free (msg);
-    ov_error_errno (errno, "LVM");
     return -1;
   }
-  l->warnings = v;
   l->warnings[l->nwarnings++] = msg;
   return 0;
 }
@@ -421,7 +418,7 @@ static int
 add_piece (struct ov_lvm_lv *lv, uint64_t lv_offset, uint64_t disk_offset,
            uint64_t length)
 {
-  struct ov_lvm_piece *v, *last;
+  struct ov_lvm_piece *last;
 
   last = lv->npieces ? &lv->pieces[lv->npieces - 1] : NULL;
   if (last && last->lv_offset + last->length == lv_offset
@@ -429,13 +426,10 @@ add_piece (struct ov_lvm_lv *lv, uint64_t lv_offset, uint64_t disk_offset,
     last->length += length;
     return 0;
   }
-  v = realloc (lv->pieces, (lv->npieces + 1) * sizeof *v);
-  if (v == NULL) {
-    ov_error_errno (errno, "LVM");
+  if (ov_vector_reserve ((void **) &lv->pieces, &lv->pieces_cap,
+                         lv->npieces + 1, sizeof *lv->pieces) == -1)
     return -1;
-  }
-  lv->pieces = v;
-  v[lv->npieces++] = (struct ov_lvm_piece) { lv_offset, disk_offset, length };
+  lv->pieces[lv->npieces++] = (struct ov_lvm_piece) { lv_offset, disk_offset, length };
   return 0;
 }
 
@@ -443,6 +437,7 @@ struct seg {
   const struct ov_lvm_node *n;
   int64_t start, count;
 };
+DEFINE_VECTOR (seg_vector, struct seg);
 
 static int
 compare_segs (const void *a, const void *b)
@@ -457,36 +452,33 @@ map_lv (const struct vg *vg, const struct ov_lvm_node *lvn, uint64_t extent,
         const struct ov_lvm_pv *pvs, size_t npvs, uint64_t disk_size,
         struct ov_lvm_lv *lv)
 {
-  struct seg *segs = NULL;
-  size_t nsegs = 0, i;
+  seg_vector sv = VECTOR_INIT;
+  struct seg *segs;
+  size_t nsegs, i;
   uint64_t next = 0;
   int ret = -1;
 
   for (i = 0; i < lvn->nkids; i++) {
     const struct ov_lvm_node *k = &lvn->kids[i];
-    struct seg *v;
+    struct seg sg = { .n = k };
 
     if (k->kind != OV_LVM_SECTION || strncmp (k->key, "segment", 7) != 0)
       continue;
-    if (nsegs >= OV_LVM_MAX_PIECES) {
+    if (sv.len >= OV_LVM_MAX_PIECES) {
       lv->error = fmt ("more than %u segments", OV_LVM_MAX_PIECES);
       goto done;
     }
-    v = realloc (segs, (nsegs + 1) * sizeof *v);
-    if (v == NULL) {
-      ov_error_errno (errno, "LVM");
-      goto out;
-    }
-    segs = v;
-    segs[nsegs].n = k;
-    if (ov_lvm_get_num (k, "start_extent", &segs[nsegs].start) == -1
-        || ov_lvm_get_num (k, "extent_count", &segs[nsegs].count) == -1
-        || segs[nsegs].start < 0 || segs[nsegs].count <= 0) {
+    if (ov_lvm_get_num (k, "start_extent", &sg.start) == -1
+        || ov_lvm_get_num (k, "extent_count", &sg.count) == -1
+        || sg.start < 0 || sg.count <= 0) {
       lv->error = fmt ("%s: start_extent/extent_count missing or invalid", k->key);
       goto done;
     }
-    nsegs++;
+    if (seg_vector_append (&sv, sg) == -1)
+      goto out;
   }
+  segs = sv.ptr;
+  nsegs = sv.len;
   if (nsegs == 0) {
     lv->error = fmt ("no segments");
     goto done;
@@ -560,26 +552,21 @@ map_lv (const struct vg *vg, const struct ov_lvm_node *lvn, uint64_t extent,
   if (lv->error) {
     free (lv->pieces);
     lv->pieces = NULL;
-    lv->npieces = 0;
+    lv->npieces = lv->pieces_cap = 0;
   }
   ret = 0;
  out:
-  free (segs);
+  seg_vector_reset (&sv);
   return ret;
 }
 
 static int
 add_lv (struct ov_lvm_layout *l, struct ov_lvm_lv **out)
 {
-  struct ov_lvm_lv *v;
-
-  v = realloc (l->lvs, (l->nlvs + 1) * sizeof *v);
-  if (v == NULL) {
-    ov_error_errno (errno, "LVM");
+  if (ov_vector_reserve ((void **) &l->lvs, &l->lvs_cap, l->nlvs + 1,
+                         sizeof *l->lvs) == -1)
     return -1;
-  }
-  l->lvs = v;
-  *out = &v[l->nlvs++];
+  *out = &l->lvs[l->nlvs++];
   memset (*out, 0, sizeof **out);
   return 0;
 }

@@ -43,16 +43,16 @@ struct ov_lvm_lv {
   char vg[128], name[128];       /* LVM names: [A-Za-z0-9+_.-], checked */
   uint64_t size;                 /* bytes (sum of the pieces when usable) */
   struct ov_lvm_piece *pieces;   /* sorted by lv_offset, covering [0,size) */
-  size_t npieces;
+  size_t npieces, pieces_cap;    /* cap: allocated (common/vector.h growth) */
   char *error;                   /* NULL, or why the LV cannot be read */
 };
 
 struct ov_lvm_layout {
   struct ov_lvm_lv *lvs;
-  size_t nlvs;
+  size_t nlvs, lvs_cap;
   char **warnings;               /* problems not tied to one LV (a VG whose
                                     metadata could not be parsed…) */
-  size_t nwarnings;
+  size_t nwarnings, warnings_cap;
 };
 void ov_lvm_layout_free (struct ov_lvm_layout *layout);
 
