@@ -109,6 +109,9 @@ add_usage (FILE *fp)
 "\n"
 "A running VM's disk (polled live, over its QMP monitor):\n"
 "  ovscan add NAME --qmp SOCKET --node NODE-NAME | --drive ID\n"
+"  ovscan add NAME --image TOP --tracker layers --qmp SOCKET --node N | --drive ID\n"
+"                                (its copy-on-write layers rotate and merge\n"
+"                                while it runs: blockdev-snapshot, block-commit)\n"
 "      --qmp SOCKET              the VM's QMP monitor (unix socket)\n"
 "      --node NODE-NAME          the disk's qcow2 format node\n"
 "      --drive ID                or its -drive / device id\n"
@@ -142,6 +145,7 @@ ov_cmd_add (int argc, char **argv)
   struct ov_disk_record rec = { 0 };
   struct ov_add_live live = { 0 };
   struct ov_state *st = NULL;
+  bool live_layers;
   int c, status = OV_EXIT_ERROR;
 
   optind = 1;
@@ -172,8 +176,12 @@ ov_cmd_add (int argc, char **argv)
     default: fprintf (stderr, "Try 'ovscan add --help'.\n"); return OV_EXIT_ERROR;
     }
   }
-  if (optind != argc - 1 || (image == NULL) == (live.qmp == NULL)) {
-    ov_cli_error ("add: expected NAME and either --image FILE or --qmp SOCKET");
+  /* --tracker layers of a running VM takes both (cli/fleet_live.c). */
+  live_layers = live.qmp && image && strcmp (tracker, "layers") == 0;
+  if (optind != argc - 1 ||
+      (!live_layers && (image == NULL) == (live.qmp == NULL))) {
+    ov_cli_error ("add: expected NAME and either --image FILE or --qmp SOCKET "
+                  "(both with --tracker layers)");
     fprintf (stderr, "Try 'ovscan add --help'.\n");
     return OV_EXIT_ERROR;
   }
@@ -197,7 +205,9 @@ ov_cmd_add (int argc, char **argv)
       return OV_EXIT_ERROR;
     rec.name = argv[optind];
     rec.granularity = (uint32_t) granularity;
-    status = ov_cli_add_live (st, &rec, &live);
+    status = live_layers
+      ? ov_cli_add_live_layers (st, &rec, image, &live, (unsigned) max_chain)
+      : ov_cli_add_live (st, &rec, &live);
     ov_state_close (st);
     return status;
   }

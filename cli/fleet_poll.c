@@ -70,6 +70,14 @@ stat_matches (const struct ov_base_record *b, const struct ov_cow_stat *s)
   return ov_cow_stat_equal (&r, s);
 }
 
+/* The disk's chain; a running VM's (QMP) read by force-share. */
+static int
+discover (const struct ov_disk_record *disk, struct ov_cow_chain *chain)
+{
+  return disk->qmp_socket ? ov_cow_chain_discover_shared (disk->image, chain)
+    : ov_cow_chain_discover (disk->image, chain);
+}
+
 /* The registered base with LAYER's content: found by digest or added. */
 static int
 base_by_content (struct ov_state *st, const struct ov_cow_layer *layer,
@@ -127,7 +135,7 @@ ov_fleet_add_vm (struct ov_state *st, struct ov_disk_record *rec,
   char name[64];
   int ret = -1;
 
-  if (ov_cow_chain_discover (rec->image, &chain) == -1)
+  if (discover (rec, &chain) == -1)
     return -1;
   if (chain.base_index != 1) {
     ov_error ("%s: already has %zu own layers (%s…): register the top image "
@@ -260,7 +268,7 @@ ov_fleet_before_poll (struct ov_state *st, struct ov_disk_record *disk,
       ov_error ("%s: tracker 'layers' but no fleet row (database edited?)", disk->name);
     return -1;
   }
-  if (ov_cow_chain_discover (disk->image, &chain) == -1) {
+  if (discover (disk, &chain) == -1) {
     ov_error_prefix ("%s", disk->name);
     return -1;
   }
@@ -323,10 +331,13 @@ ov_fleet_after_poll (struct ov_state *st, struct ov_disk_record *disk,
 
   if (ov_fleet_get_vm (st, disk->id, &vm) != 0)
     return;
-  if (ov_cow_merge_down (disk->image, disk->generation, vm.max_layers, &merged) == -1)
+  if (disk->qmp_socket)          /* a running VM: cli/fleet_live.c */
+    ov_fleet_merge_live (disk, vm.max_layers, warn, opaque);
+  else if (ov_cow_merge_down (disk->image, disk->generation, vm.max_layers,
+                              &merged) == -1)
     tell (warn, opaque, false, "merge-down of covered layers failed (the next "
           "poll retries): %s", ov_last_error ());
-  if (ov_cow_chain_discover (disk->image, &chain) == -1)
+  if (discover (disk, &chain) == -1)
     return;
   vm.layers = (unsigned) chain.base_index;
   if (ov_cow_own_bytes (&chain, &vm.own_bytes) == 0)

@@ -11,6 +11,9 @@
  * TOP (qcow2); every layer's virtual size equals TOP's; own layers form a
  * prefix with strictly decreasing numbers after TOP; base_index < len.
  *
+ * A running VM's chain is read with force-share (-U): QEMU holds TOP's
+ * lock, and its frozen layers after a rotation.
+ *
  * Cost: one qemu-img process per image (~15 ms each).
  */
 #include "cow/cow.h"
@@ -23,7 +26,9 @@
 #include <sys/stat.h>
 
 #include "backends/qemu_img.h"
+#include "common/cleanup.h"
 #include "common/error.h"
+#include "common/quote.h"
 
 int
 ov_cow_stat_path (const char *path, struct ov_cow_stat *out)
@@ -57,6 +62,7 @@ ov_cow_chain_free (struct ov_cow_chain *c)
   for (i = 0; i < c->len; i++) {
     free (c->layers[i].path);
     free (c->layers[i].format);
+    free (c->layers[i].backing);
   }
   free (c->layers);
   memset (c, 0, sizeof *c);
@@ -93,6 +99,29 @@ ov_cow_own_number (const char *top, const char *path)
   if (errno || *end != '\0' || n > UINT32_MAX)
     return -1;
   return (long) n;
+}
+
+unsigned
+ov_cow_newest_number (const struct ov_cow_chain *c)
+{
+  unsigned n = 0;
+  size_t i;
+
+  for (i = 0; i < c->base_index; i++)
+    if (c->layers[i].number > n)
+      n = c->layers[i].number;
+  return n;
+}
+
+uint32_t
+ov_cow_uncovered_below (const struct ov_cow_chain *c, uint64_t covered)
+{
+  size_t i;
+
+  for (i = 1; i < c->len; i++)
+    if (!c->layers[i].own || c->layers[i].number <= covered)
+      break;
+  return (uint32_t) i + 1;
 }
 
 /* Previous layer's name for messages. */
@@ -141,7 +170,8 @@ check_new_layer (const struct ov_cow_chain *c, const char *top,
 
 static int
 append_layer (struct ov_cow_chain *c, const char *path, const char *format,
-              uint64_t vsize, const struct ov_cow_stat *sb, long number)
+              const struct ov_image_info *info, const struct ov_cow_stat *sb,
+              long number)
 {
   struct ov_cow_layer *v = realloc (c->layers, (c->len + 1) * sizeof *v);
   struct ov_cow_layer *l;
@@ -155,13 +185,16 @@ append_layer (struct ov_cow_chain *c, const char *path, const char *format,
   memset (l, 0, sizeof *l);
   l->path = strdup (path);
   l->format = strdup (format);
-  if (l->path == NULL || l->format == NULL) {
+  l->backing = info->backing_filename ? strdup (info->backing_filename) : NULL;
+  if (l->path == NULL || l->format == NULL ||
+      (info->backing_filename && l->backing == NULL)) {
     free (l->path);
     free (l->format);
+    free (l->backing);
     ov_error ("out of memory");
     return -1;
   }
-  l->virtual_size = vsize;
+  l->virtual_size = info->virtual_size;
   l->stat = *sb;
   l->own = number >= 0;
   l->number = number > 0 ? (unsigned) number : 0;
@@ -169,8 +202,44 @@ append_layer (struct ov_cow_chain *c, const char *path, const char *format,
   return 0;
 }
 
+/* qemu-img info -U (force-share) of an image a running VM holds. */
+static int
+info_shared (const char *image, const char *format, struct ov_image_info *info)
+{
+  const char *args[] = { "info", "-U", "-f", format, "--output=json", "--",
+                         image, NULL };
+  struct ov_qemu_img_result r;
+  int ret = -1;
+
+  memset (info, 0, sizeof *info);
+  if (ov_qemu_img_run (args, 0, &r) == -1)
+    return -1;
+  if (r.status != 0) {
+    CLEANUP_FREE char *q = ov_quote_path (r.err ? r.err : "");
+    ov_error ("%s: qemu-img info -U failed: %s", image, q ? q : "");
+  }
+  else
+    ret = ov_image_info_parse (r.out, r.out_len, image, info);
+  ov_qemu_img_result_free (&r);
+  return ret;
+}
+
+static int discover (const char *top, struct ov_cow_chain *c, bool shared);
+
 int
 ov_cow_chain_discover (const char *top, struct ov_cow_chain *c)
+{
+  return discover (top, c, false);
+}
+
+int
+ov_cow_chain_discover_shared (const char *top, struct ov_cow_chain *c)
+{
+  return discover (top, c, true);
+}
+
+static int
+discover (const char *top, struct ov_cow_chain *c, bool shared)
 {
   char *path = NULL, *format = NULL;
   bool base_seen = false;
@@ -204,7 +273,8 @@ ov_cow_chain_discover (const char *top, struct ov_cow_chain *c)
     }
     if (check_new_layer (c, top, path, &sb, &number) == -1)
       goto out;
-    if (ov_qemu_img_info (path, format, &info) == -1)
+    if ((shared ? info_shared (path, format, &info)
+         : ov_qemu_img_info (path, format, &info)) == -1)
       goto out;
     if (info.corrupt) {
       ov_error ("%s: %s is marked corrupt by qemu (qemu-img check -r all)",
@@ -219,7 +289,7 @@ ov_cow_chain_discover (const char *top, struct ov_cow_chain *c)
       ov_image_info_free (&info);
       goto out;
     }
-    if (append_layer (c, path, format, info.virtual_size, &sb, number) == -1) {
+    if (append_layer (c, path, format, &info, &sb, number) == -1) {
       ov_image_info_free (&info);
       goto out;
     }

@@ -16,10 +16,13 @@
  *               (dev, inode, size, mtime, ctime)
  *   rotate.c    layer rotation (freeze TOP, new TOP over it), merge-down,
  *               and recovery of an interrupted rotation or merge
+ *   live_graph.c, rotate_live.c, merge_live.c (cow/live.h): the same for
+ *               a RUNNING VM, over its QMP monitor (blockdev-snapshot,
+ *               block-commit)
  *
- * The VM must be shut down while its layers rotate or merge (offline):
- * every step checks the image lock through qemu-img and refuses a disk in
- * use.
+ * Offline (rotate.c), the VM must be shut down while its layers rotate or
+ * merge: every step checks the image lock through qemu-img and refuses a
+ * disk in use.
  */
 #ifndef OVSCAN_COW_COW_H
 #define OVSCAN_COW_COW_H
@@ -53,6 +56,8 @@ struct ov_cow_layer {
   struct ov_cow_stat stat;
   unsigned number;             /* own layers: 0 = TOP, N = TOP.layer-N */
   bool own;                    /* TOP or TOP.layer-N */
+  char *backing;               /* its header's backing-file string, as
+                                  written ("./TOP.layer-N"), or NULL */
 };
 
 /* TOP first; base = layers[base_index] (the first non-own image); the
@@ -72,6 +77,16 @@ void ov_cow_chain_free (struct ov_cow_chain *c);
  * name in a place where it cannot be (TOP.layer-N below the base, or a
  * layer whose number does not decrease going down). */
 int ov_cow_chain_discover (const char *top, struct ov_cow_chain *c);
+/* The same for a chain a running VM has open (qemu-img info -U: QEMU holds
+ * the image lock; the headers read are the ones QEMU flushed). */
+int ov_cow_chain_discover_shared (const char *top, struct ov_cow_chain *c);
+
+/* The newest own layer number in C (0 when TOP is its only own layer). */
+unsigned ov_cow_newest_number (const struct ov_cow_chain *c);
+/* Reading the old top of C (depth 1) after a rotation: allocation depths
+ * 1 .. result-1 are layers no committed poll covered (number > COVERED);
+ * the first covered own layer, or the base, is the result's level. */
+uint32_t ov_cow_uncovered_below (const struct ov_cow_chain *c, uint64_t covered);
 
 /* Own-layer number of PATH relative to TOP: 0 for TOP, N for TOP.layer-N,
  * -1 if PATH is not an own layer of TOP. */

@@ -48,9 +48,10 @@
 #include "common/error.h"
 #include "common/fault.h"
 #include "common/quote.h"
+#include "cow/internal.h"
 
-static char *
-dir_of (const char *path)
+char *
+ov_cow_dir_of (const char *path)
 {
   char *copy = strdup (path), *d;
   if (copy == NULL) {
@@ -66,8 +67,8 @@ dir_of (const char *path)
 
 /* "./NAME" for a backing-file string relative to the overlay's directory
  * (never read as a protocol such as "nbd:" or "json:"). */
-static char *
-relative_backing (const char *path)
+char *
+ov_cow_relative_backing (const char *path)
 {
   const char *slash = strrchr (path, '/');
   char *s;
@@ -78,10 +79,10 @@ relative_backing (const char *path)
   return s;
 }
 
-static int
-fsync_dir_of (const char *path)
+int
+ov_cow_fsync_dir_of (const char *path)
 {
-  CLEANUP_FREE char *d = dir_of (path);
+  CLEANUP_FREE char *d = ov_cow_dir_of (path);
   int fd, r;
 
   if (d == NULL)
@@ -99,8 +100,8 @@ fsync_dir_of (const char *path)
   return 0;
 }
 
-static int
-qemu_img (const char *image, const char *const *args)
+int
+ov_cow_qemu_img (const char *image, const char *const *args)
 {
   struct ov_qemu_img_result r;
 
@@ -120,8 +121,8 @@ qemu_img (const char *image, const char *const *args)
   return 0;
 }
 
-static char *
-temp_top (const char *top)
+char *
+ov_cow_temp_top (const char *top)
 {
   char *s;
   if (asprintf (&s, "%s.ovscan-new", top) == -1) {
@@ -131,8 +132,8 @@ temp_top (const char *top)
   return s;
 }
 
-static int
-fsync_file (const char *path)
+int
+ov_cow_fsync_file (const char *path)
 {
   int fd = open (path, O_RDWR | O_CLOEXEC), r;
   if (fd == -1) {
@@ -152,8 +153,8 @@ int
 ov_cow_rotate (const char *top, unsigned n)
 {
   CLEANUP_FREE char *frozen = ov_cow_layer_path (top, n);
-  CLEANUP_FREE char *tmp = temp_top (top);
-  CLEANUP_FREE char *backing = frozen ? relative_backing (frozen) : NULL;
+  CLEANUP_FREE char *tmp = ov_cow_temp_top (top);
+  CLEANUP_FREE char *backing = frozen ? ov_cow_relative_backing (frozen) : NULL;
   struct stat sb;
 
   if (frozen == NULL || tmp == NULL || backing == NULL)
@@ -170,14 +171,14 @@ ov_cow_rotate (const char *top, unsigned n)
     ov_error_errno (errno, "%s: freeze as %s", top, frozen);
     return -1;
   }
-  if (fsync_dir_of (top) == -1)
+  if (ov_cow_fsync_dir_of (top) == -1)
     goto fail;
   ov_fault_point ("rotate-after-link");
   {
     const char *args[] = { "create", "-q", "-f", "qcow2",
                            "-o", "extended_l2=on,cluster_size=128k",
                            "-b", backing, "-F", "qcow2", "--", tmp, NULL };
-    if (qemu_img (top, args) == -1)
+    if (ov_cow_qemu_img (top, args) == -1)
       goto fail;
   }
   if (chmod (tmp, sb.st_mode & 07777) == -1 ||
@@ -185,14 +186,14 @@ ov_cow_rotate (const char *top, unsigned n)
     ov_error_errno (errno, "%s: copy owner and mode of %s", tmp, top);
     goto fail;
   }
-  if (fsync_file (tmp) == -1)
+  if (ov_cow_fsync_file (tmp) == -1)
     goto fail;
   ov_fault_point ("rotate-before-rename");
   if (rename (tmp, top) == -1) {
     ov_error_errno (errno, "%s: rename to %s", tmp, top);
     goto fail;
   }
-  if (fsync_dir_of (top) == -1)
+  if (ov_cow_fsync_dir_of (top) == -1)
     return -1;                  /* renamed: the rotation is done */
   return 0;
  fail:                          /* only after the link */
@@ -207,7 +208,7 @@ static int
 each_own_layer_file (const char *top, int (*cb) (void *, const char *),
                      void *opaque)
 {
-  CLEANUP_FREE char *d = dir_of (top);
+  CLEANUP_FREE char *d = ov_cow_dir_of (top);
   const char *base = strrchr (top, '/');
   DIR *dir;
   struct dirent *e;
@@ -276,7 +277,13 @@ drop_if_stale (void *opaque, const char *path)
 int
 ov_cow_recover (const char *top, bool *changed)
 {
-  CLEANUP_FREE char *tmp = temp_top (top);
+  return ov_cow_recover_files (top, false, changed);
+}
+
+int
+ov_cow_recover_files (const char *top, bool shared, bool *changed)
+{
+  CLEANUP_FREE char *tmp = ov_cow_temp_top (top);
   struct recover_ctx r = { .top = top };
   struct ov_cow_chain chain;
 
@@ -298,7 +305,8 @@ ov_cow_recover (const char *top, bool *changed)
   /* Second pass: own layers the chain no longer references (a merge that
    * stopped before its unlink).  Only with a valid chain: otherwise the
    * chain's own error is what the caller reports, and nothing is removed. */
-  if (ov_cow_chain_discover (top, &chain) == 0) {
+  if ((shared ? ov_cow_chain_discover_shared (top, &chain)
+       : ov_cow_chain_discover (top, &chain)) == 0) {
     r.chain = &chain;
     if (each_own_layer_file (top, drop_if_stale, &r) == -1) {
       ov_cow_chain_free (&chain);
@@ -306,7 +314,7 @@ ov_cow_recover (const char *top, bool *changed)
     }
     ov_cow_chain_free (&chain);
   }
-  if (r.changed && fsync_dir_of (top) == -1)
+  if (r.changed && ov_cow_fsync_dir_of (top) == -1)
     return -1;
   *changed = r.changed;
   return 0;
@@ -339,16 +347,16 @@ ov_cow_merge_down (const char *top, uint64_t covered, unsigned max_layers,
       ov_cow_chain_free (&c);    /* not covered yet: the next poll's job */
       return 0;
     }
-    backing = relative_backing (a->path);
+    backing = ov_cow_relative_backing (a->path);
     b_path = strdup (b->path);
     if (backing && b_path) {
       const char *commit[] = { "commit", "-q", "-d", "-f", "qcow2", "--",
                                b->path, NULL };
       const char *rebase[] = { "rebase", "-u", "-f", "qcow2", "-b", backing,
                                "-F", "qcow2", "--", x->path, NULL };
-      if (qemu_img (b->path, commit) == 0) {
+      if (ov_cow_qemu_img (b->path, commit) == 0) {
         ov_fault_point ("merge-after-commit");
-        if (qemu_img (x->path, rebase) == 0) {
+        if (ov_cow_qemu_img (x->path, rebase) == 0) {
           ov_fault_point ("merge-after-rebase");
           ok = 0;
         }
@@ -363,7 +371,7 @@ ov_cow_merge_down (const char *top, uint64_t covered, unsigned max_layers,
       ov_error_errno (errno, "%s: unlink merged layer", b_path);
       return -1;
     }
-    if (fsync_dir_of (top) == -1)
+    if (ov_cow_fsync_dir_of (top) == -1)
       return -1;
     (*merged)++;
   }

@@ -18,9 +18,11 @@ ov_tracker_for (const struct ov_disk_record *disk)
 {
   size_t i;
 
-  /* A running VM's disk (QMP) is tracked by bitmaps, live. */
+  /* A running VM's disk (QMP) is tracked live: by its copy-on-write
+   * layers when registered so, else by bitmaps. */
   if (disk->qmp_socket)
-    return &ov_tracker_live;
+    return strcmp (disk->tracker, "layers") == 0 ? &ov_tracker_layers_live
+      : &ov_tracker_live;
   for (i = 0; i < sizeof trackers / sizeof trackers[0]; i++)
     if (strcmp (disk->tracker, trackers[i]->name) == 0)
       return trackers[i];
