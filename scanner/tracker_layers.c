@@ -7,30 +7,54 @@
  * are covered; TOP and any frozen layer numbered > N (left by a poll that
  * did not commit) hold the writes since.
  *
+ * Each poll takes one of two paths (scanner/layers_choice.h decides;
+ * run->used says which in the poll row):
+ *
+ * the layers path (always, unless the disk keeps a usable, cheaper bitmap)
  *   prepare       recover an interrupted rotation/merge (cow/rotate.c),
  *                 discover and validate the chain
  *   quiet         no uncovered frozen layer and nothing allocated in TOP
  *   arm           rotate: TOP -> TOP.layer-M (M = max(N, newest) + 1), a
- *                 new empty TOP; every later write lands in the new TOP
+ *                 new empty TOP; every later write lands in the new TOP;
+ *                 a disk that keeps a bitmap gets a fresh ovscan-<g+1> in
+ *                 the new TOP at once (fault point layers-after-rotate
+ *                 between the two), so the bitmap again covers every write
+ *                 since this poll whatever path the next one takes
  *   open_view     TOP.layer-M (read-only, qemu:allocation-depth exported)
  *   read_dirty    clusters whose allocation depth in that view is above the
  *                 first covered layer (or the base): every uncovered layer
- *   commit_state  generation = M
- *   finish/abort  nothing: the merge-down of covered layers runs after the
- *                 poll (cli/fleet_poll.c, it needs the VM's layer limit);
- *                 an uncommitted frozen layer stays uncovered, so the next
- *                 poll reads it again
+ *   commit_state  generation = M (and bitmap = ovscan-<g+1> if armed)
+ *   finish        drop the old bitmap that went into TOP.layer-M with the
+ *                 rotation (dead: nothing reads a frozen layer's bitmap);
+ *                 the merge-down of covered layers runs after the poll
+ *                 (cli/fleet_poll.c, it needs the VM's layer limit)
+ *   abort         drop the new TOP's successor bitmap; an uncommitted
+ *                 frozen layer stays uncovered, so the next poll reads it
+ * the bitmap path (scanner/tracker_layers_bitmap.c): the offline bitmap
+ *   tracker's steps on TOP (backends/tracker.h): successor ovscan-<g+1> in
+ *   TOP, read the recorded bitmap's dirty extents from TOP, after the
+ *   commit drop the recorded one.  Nothing rotates, generation stays N.
+ *
  * A kill anywhere leaves TOP valid (rotate.c) and every write either in a
- * layer numbered > N or in TOP: the next poll covers it.
+ * layer numbered > N, in TOP's allocation, or (bitmap path) in the
+ * recorded bitmap: the next poll covers it.  After a kill the recorded
+ * bitmap is either still in TOP (bitmap path: only a stale successor to
+ * remove) or not (layers path: it went into a frozen layer, which is
+ * uncovered): prepare then takes the layers path.
  *
  * The 'base' tracker: a base image is read in full, read-only, once for the
  * fleet (cli/fleet_poll.c decides when); nothing is ever armed.
  *
  * Cost of a layers poll before any file is read: recovery (one readdir),
  * chain discovery (one qemu-img info per image), the quiet check (one
- * qemu-nbd + block status of TOP), one rotation (qemu-img create).
+ * qemu-nbd + block status of TOP), one rotation (qemu-img create).  A disk
+ * that keeps a bitmap adds one qemu-img info of TOP, and measures both
+ * paths with one qemu-nbd (two block-status walks) instead of the quiet
+ * check; its layers path adds a bitmap --add and a --remove, its bitmap
+ * path is a bitmap --add and a --remove instead of the rotation and the
+ * later merge.
  */
-#include "scanner/tracker_ops.h"
+#include "scanner/tracker_layers.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -38,13 +62,8 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/fault.h"
 #include "cow/cow.h"
-
-struct layers_run {
-  struct ov_cow_chain chain;     /* as found by prepare (before arm) */
-  unsigned frozen_number;        /* set by arm */
-  char *frozen;
-};
 
 static int
 layers_prepare (struct ov_tracker_run *run)
@@ -58,17 +77,17 @@ layers_prepare (struct ov_tracker_run *run)
   }
   run->priv = l;
   run->used = "layers";
+  l->path = OV_LAYERS_PATH_LAYERS;
   if (ov_cow_recover (run->disk->image, &changed) == -1 ||
       ov_cow_chain_discover (run->disk->image, &l->chain) == -1) {
     ov_error_prefix ("%s", run->disk->name);
     return -1;
   }
-  return 0;
+  return ov_layers_bitmap_prepare (run, l);
 }
 
-/* Newest own layer number in the chain. */
-static unsigned
-newest_number (const struct ov_cow_chain *c)
+unsigned
+ov_layers_newest_number (const struct ov_cow_chain *c)
 {
   unsigned n = 0;
   size_t i;
@@ -76,6 +95,21 @@ newest_number (const struct ov_cow_chain *c)
     if (c->layers[i].number > n)
       n = c->layers[i].number;
   return n;
+}
+
+uint32_t
+ov_layers_uncovered_depth_limit (const struct ov_cow_chain *c, uint64_t covered)
+{
+  size_t i;
+
+  /* Chain index i has depth i + 1; the first covered own layer, or the
+   * base, bounds what is uncovered. */
+  for (i = 1; i < c->len; i++) {
+    const struct ov_cow_layer *x = &c->layers[i];
+    if (!x->own || x->number <= covered)
+      break;
+  }
+  return (uint32_t) i + 1;
 }
 
 static int
@@ -98,8 +132,15 @@ layers_quiet (struct ov_tracker_run *run)
   bool found = false;
   int r;
 
-  if (newest_number (&l->chain) > run->disk->generation)
+  if (l->path == OV_LAYERS_PATH_LAYERS &&
+      ov_layers_newest_number (&l->chain) > run->disk->generation)
     return 0;                    /* a frozen layer no poll covered */
+  if (l->measured) {             /* ov_layers_bitmap_prepare looked already */
+    if (l->measured_size != run->disk->size)
+      return 0;
+    return (l->path == OV_LAYERS_PATH_BITMAP ? l->bitmap_bytes
+                                             : l->layers_bytes) == 0;
+  }
   if ((d = ov_disk_open (run->disk->image, &o)) == NULL)
     return -1;
   r = ov_disk_block_status (d, "qemu:allocation-depth", 0, ov_disk_size (d),
@@ -114,8 +155,11 @@ static int
 layers_arm (struct ov_tracker_run *run)
 {
   struct layers_run *l = run->priv;
-  uint64_t n = newest_number (&l->chain);
+  uint64_t n;
 
+  if (l->path == OV_LAYERS_PATH_BITMAP)
+    return ov_layers_bitmap_arm (run, l);
+  n = ov_layers_newest_number (&l->chain);
   if (run->disk->generation > n)
     n = run->disk->generation;
   if (n >= UINT32_MAX) {
@@ -129,14 +173,21 @@ layers_arm (struct ov_tracker_run *run)
     ov_error_prefix ("%s: layer rotation", run->disk->name);
     return -1;
   }
-  return 0;
+  ov_fault_point ("layers-after-rotate");
+  return ov_layers_bitmap_arm (run, l);
 }
 
 static struct ov_disk *
 layers_open_view (struct ov_tracker_run *run, bool full)
 {
   struct layers_run *l = run->priv;
-  struct ov_disk_options o = { .format = "qcow2", .allocation_depth = !full };
+  struct ov_disk_options o = { .format = "qcow2" };
+
+  if (l->path == OV_LAYERS_PATH_BITMAP) {
+    o.bitmap = full ? NULL : l->bpoll.frozen;
+    return ov_disk_open (run->disk->image, &o);
+  }
+  o.allocation_depth = !full;
   return ov_disk_open (l->frozen, &o);
 }
 
@@ -160,17 +211,11 @@ layers_read_dirty (struct ov_tracker_run *run, struct ov_disk *view,
 {
   struct layers_run *l = run->priv;
   struct dirty_ctx d = { .dirty = dirty };
-  size_t i;
 
-  /* The view is the old TOP (depth 1) over the rest of prepare's chain:
-   * layer i has depth i + 1.  The first covered own layer, or the base,
-   * bounds what this poll must read. */
-  for (i = 1; i < l->chain.len; i++) {
-    const struct ov_cow_layer *x = &l->chain.layers[i];
-    if (!x->own || x->number <= run->disk->generation)
-      break;
-  }
-  d.below = (uint32_t) i + 1;
+  if (l->path == OV_LAYERS_PATH_BITMAP)
+    return ov_bitmap_read_dirty (view, l->bpoll.frozen, dirty);
+  /* The view is the old TOP (depth 1) over the rest of prepare's chain. */
+  d.below = ov_layers_uncovered_depth_limit (&l->chain, run->disk->generation);
   if (ov_disk_block_status (view, "qemu:allocation-depth", 0,
                             ov_disk_size (view), add_uncovered, &d) == -1) {
     ov_error_prefix ("%s", run->disk->name);
@@ -183,19 +228,22 @@ static int
 layers_commit_state (struct ov_tracker_run *run)
 {
   struct layers_run *l = run->priv;
-  run->disk->generation = l->frozen_number;
-  return 0;
+  if (l->path == OV_LAYERS_PATH_LAYERS)
+    run->disk->generation = l->frozen_number;
+  return ov_layers_bitmap_commit (run, l);
 }
 
 static int
 layers_finish (struct ov_tracker_run *run)
 {
-  return 0;
+  return ov_layers_bitmap_finish (run, run->priv);
 }
 
 static void
 layers_abort (struct ov_tracker_run *run)
 {
+  if (run->priv)
+    ov_layers_bitmap_abort (run, run->priv);
 }
 
 static void
@@ -204,6 +252,7 @@ layers_release (struct ov_tracker_run *run)
   struct layers_run *l = run->priv;
   if (l) {
     ov_cow_chain_free (&l->chain);
+    ov_tracker_poll_free (&l->bpoll);
     free (l->frozen);
     free (l);
     run->priv = NULL;
@@ -257,6 +306,11 @@ base_nothing (struct ov_tracker_run *run)
   return 0;
 }
 
+static void
+base_no_state (struct ov_tracker_run *run)
+{
+}
+
 const struct ov_tracker_ops ov_tracker_base = {
   .name = "base",
   .prepare = base_prepare,
@@ -266,6 +320,6 @@ const struct ov_tracker_ops ov_tracker_base = {
   .read_dirty = base_read_dirty,
   .commit_state = base_nothing,
   .finish = base_nothing,
-  .abort = layers_abort,
-  .release = layers_abort,
+  .abort = base_no_state,
+  .release = base_no_state,
 };
