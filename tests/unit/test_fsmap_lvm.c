@@ -267,6 +267,22 @@ test_assemble_errors (void **state)
                            "no physical volume \"pv9\""));
   assert_non_null (strstr (lv_error (VG_HEAD SEG (1, 0, 1, "striped", "0, \"pv0\"") VG_TAIL),
                            "stripes list invalid"));
+  /* Guest strings in errors are quoted: a control byte and a backslash in
+   * the segment type, the stripes' PV name and a PV's id come out as \x01
+   * and \\ (fs->error is printed raw and as JSON). */
+  assert_non_null (strstr (lv_error (VG_HEAD SEG (1, 0, 1, "th\001in\\\\", "\"pv0\", 0") VG_TAIL),
+                           "segment type \"th\\x01in\\\\\" is not supported"));
+  assert_non_null (strstr (lv_error (VG_HEAD SEG (1, 0, 1, "striped", "\"p\033[2Jv\", 0") VG_TAIL),
+                           "no physical volume \"p\\x1b[2Jv\""));
+  {
+    char text[2048];
+    const char *err;
+    snprintf (text, sizeof text, "%s", VG_HEAD SEG (1, 0, 2, "striped", "\"pv1\", 0") VG_TAIL);
+    memcpy (strstr (text, "id = \"ZZZZ\"") + 6, "Z\nZ\001", 4);
+    err = lv_error (text);
+    if (strstr (err, "(UUID Z\\nZ\\x01) is missing") == NULL)
+      fail_msg ("PV id not quoted: %s", err);
+  }
   assert_non_null (strstr (lv_error ("vg0 { id = \"x\" }"), "no LV"));
   assert_non_null (strstr (lv_error ("vg0 { id = "), "no LV; PV"));
   /* A non-contiguous LV: two pieces. */
