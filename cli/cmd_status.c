@@ -45,7 +45,7 @@ usage (FILE *fp)
 
 static const char *const csv_keys[] = {
   "vm", "image", "tracker", "last_poll", "last_poll_started", "last_poll_mode",
-  "last_poll_status", "dirty_bytes", "files", "files_scanned", "bytes_scanned",
+  "last_poll_tracker", "last_poll_status", "dirty_bytes", "files", "files_scanned", "bytes_scanned",
   "covered_files", "covered_bytes", "coverage_files_pct", "coverage_bytes_pct",
   "oldest_stale_scan", "infected_files", "detections", "detections_present",
   "signature_version", "base", "layers", "max_layers", "own_bytes", "os",
@@ -82,6 +82,7 @@ first_poll_cb (void *opaque, const struct ov_poll_record *p)
   ds->last.dirty_bytes = p->dirty_bytes;
   ds->last.mode = strdup (p->mode);
   ds->last.status = strdup (p->status);
+  ds->last.tracker = strdup (p->tracker);
   ds->polled = true;
   return -1;                    /* newest first: stop after one */
 }
@@ -141,6 +142,7 @@ print_row (const struct status_run *sr, const struct disk_status *ds)
   ov_row_num (&r, "last_poll", (double) ds->last.id, 0, ds->polled);
   ov_row_num (&r, "last_poll_started", ds->last.started, 3, ds->polled);
   ov_row_str (&r, "last_poll_mode", ds->polled ? ds->last.mode : NULL);
+  ov_row_str (&r, "last_poll_tracker", ds->polled ? ds->last.tracker : NULL);
   ov_row_str (&r, "last_poll_status", ds->polled ? ds->last.status : NULL);
   ov_row_num (&r, "dirty_bytes", (double) ds->last.dirty_bytes, 0, ds->polled);
   ov_row_u64 (&r, "files", ds->files);
@@ -194,9 +196,11 @@ print_text (const struct status_run *sr, const struct disk_status *ds)
             ds->cov.bytes ? ov_format_size (ds->cov.bytes, bytes, sizeof bytes) : "");
   }
   if (ds->on_base)
-    printf ("%16s on %s, %u of at most %u own layers, %s own\n", "",
+    printf ("%16s on %s, %u of at most %u own layers, %s own%s%s\n", "",
             ds->base_name, ds->vm.layers, ds->vm.max_layers,
-            ov_format_size (ds->vm.own_bytes, bytes, sizeof bytes));
+            ov_format_size (ds->vm.own_bytes, bytes, sizeof bytes),
+            ds->polled ? ", last poll read the " : "",
+            ds->polled ? ds->last.tracker : "");
   if (ds->os) {
     CLEANUP_FREE char *qos = ov_quote_path (ds->os);
     printf ("%16s os: %s\n", "", qos ? qos : "?");
@@ -212,7 +216,8 @@ status_disk (void *opaque, const struct ov_disk_record *rec)
 
   if (ov_state_list_polls (sr->st, rec->id, first_poll_cb, &ds) == -1 && !ds.polled)
     goto fail;
-  if (ds.polled && (ds.last.mode == NULL || ds.last.status == NULL)) {
+  if (ds.polled && (ds.last.mode == NULL || ds.last.status == NULL ||
+                    ds.last.tracker == NULL)) {
     ov_error ("out of memory");
     goto fail;
   }
@@ -234,6 +239,7 @@ status_disk (void *opaque, const struct ov_disk_record *rec)
  out:
   free ((char *) ds.last.mode);
   free ((char *) ds.last.status);
+  free ((char *) ds.last.tracker);
   free (ds.os);
   return ret;
 }

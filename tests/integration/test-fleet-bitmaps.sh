@@ -21,8 +21,10 @@
 #     `add --bitmap`: the chain stays valid, TOP holds only ovscan bitmaps
 #     the next prepare understands, and the next poll (or the killed one,
 #     if it committed) lists every write;
+#   - status says which path the last poll took (last_poll_tracker, text);
 #   - side by side on identical changes, a --bitmap VM and a plain one:
-#     both exact; the poll durations are printed (numbers for the report).
+#     both exact; the poll durations are printed (numbers for the report);
+#   - remove drops the bitmap from TOP.
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/../lib/guest.sh"
 source "$(dirname "$0")/../lib/fleet.sh"
@@ -142,6 +144,14 @@ expect_eq "$(bitmaps_of "$T/vm.qcow2")" "ovscan-7" "r6: fresh bitmap in the new 
 chain_ok vm r6
 fleet_change "$T/vm.qcow2" "$T/mnt" 71 30 r7 || fail "r7 writes"
 poll_vm vm r7 bitmap
+"${O[@]}" status vm --test-signatures --json > "$T/status.json" || fail "status --json"
+python3 - "$T/status.json" <<'PY' || fail "status: the last poll's path"
+import json, sys
+r = json.loads(open(sys.argv[1]).readline())
+assert r["tracker"] == "layers" and r["last_poll_tracker"] == "bitmap", r
+PY
+"${O[@]}" status vm --test-signatures > "$T/status.txt" || fail "status"
+grep -q "last poll read the bitmap" "$T/status.txt" || fail "status text: $(cat "$T/status.txt")"
 echo "ok: bitmap path, layers path on a removed / inconsistent bitmap"
 
 # --- a bitmap dearer than the layers: layers chosen by cost ------------------
@@ -252,4 +262,6 @@ for r in 0 1 2 3; do
   [ "$r" = 0 ] || expect_eq "$(fleet_poll_json "$T/poll-s$r-withbm.json" tracker)" bitmap "s$r: withbm path"
 done
 expect_eq "$(layer_count withbm)" 1 "withbm: rotated once (first poll) only"
+"${O[@]}" remove withbm > /dev/null || fail "remove withbm"
+expect_eq "$(bitmaps_of "$T/withbm.qcow2")" "" "remove: the bitmap dropped from TOP"
 echo PASS
