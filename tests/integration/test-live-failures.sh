@@ -105,13 +105,15 @@ guest_start "$T/vm.qcow2" "$T/mnt" ext4 || fail "guest_start 2"
 head -c 60M /dev/urandom > "$T/mnt/round3/big.bin"
 guest_stop "$T/mnt" || fail "guest_stop 2"
 live_qsd_start "$T/vm.qcow2" "$Q" || fail "qsd restart 4"
+before=$(polls)
 "${O[@]}" "${P[@]}" > "$T/p5.json" 2> "$T/p5.err" &
 poll_pid=$!
 during_view live_qsd_stop || fail "the view never appeared (3)"
 # Usually the quit lands while big.bin is read: the poll fails (nothing
 # recorded).  If it landed after the commit, the poll's own list counts.
-before=$(polls)
 wait $poll_pid && quit_after_commit=1 || quit_after_commit=0
+expect_eq "$(polls)" "$((before + quit_after_commit))" \
+  "polls recorded by the poll the quit interrupted (committed: $quit_after_commit)"
 cat "$T/p5.err"
 live_qsd_start "$T/vm.qcow2" "$Q" || fail "qsd restart 5"
 saved=$(live_qsd_bitmaps "$Q" | tr '\n' ' ')
