@@ -10,7 +10,8 @@
  *   2. blockdev-del B's node and B's file node if nothing uses them (a
  *      node the monitor added stays open otherwise)
  *   3. unlink B, fsync the directory
- * Fault point live-merge-after-commit (between 1 and 2).  A kill during 1
+ * Fault points live-merge-during-job (the job started, ovscan not waiting)
+ * and live-merge-after-commit (between 1 and 2).  A kill during 1
  * leaves the job running in QEMU: the next recovery waits for it; after 1
  * no header names B: the file-level recovery unlinks it.
  *
@@ -47,10 +48,14 @@ safe_to_reopen (const struct ov_cow_live *lv, const struct ov_cow_qnode *x,
 {
   char prefix[32];
 
+  CLEANUP_FREE char *real = NULL;
+
   snprintf (prefix, sizeof prefix, OV_LIVE_PREFIX "%s-f", lv->names.tag);
   if (x->file_node && strncmp (x->file_node, prefix, strlen (prefix)) == 0)
     return true;
-  return x->file_name && strcmp (x->file_name, l->path) == 0;
+  /* QEMU spells backing files as the header does ("/d/./TOP.layer-2"). */
+  real = x->file_name ? realpath (x->file_name, NULL) : NULL;
+  return real && strcmp (real, l->path) == 0;
 }
 
 static bool
@@ -80,6 +85,7 @@ commit (struct ov_cow_live *lv, const struct ov_cow_qchain *qc, size_t a,
   ov_qmp_clear_events (lv->q);
   if (ov_qmp_execute (lv->q, "block-commit", args, NULL) == -1)
     return -1;
+  ov_fault_point ("live-merge-during-job");
   ov_qmp_set_timeout (lv->q, 3600 * 1000);
   if (ov_qmp_wait_event (lv->q, "BLOCK_JOB_COMPLETED", job_done, lv->job_id,
                          &data) == -1) {

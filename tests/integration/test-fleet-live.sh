@@ -74,4 +74,110 @@ for k in 1 2 3 4 5; do
 done
 expect_eq "$(fleet_db "select count(*) from polls p join disks d on d.id = p.disk_id where d.tracker = 'base'")" 1 \
   "the base scanned once"
-echo PASS-phase-rounds
+
+# ---- a writer writing DURING the polls ----
+W="$OVSCAN_SOURCE_DIR/tests/lib/live_writer.py"
+IDS=30
+python3 "$W" sigs --out "$T/live.hdb" --ids $IDS --versions 300
+PW=(poll vm --json --test-signatures -d "$T/live.hdb" -j 2)
+: > "$T/times"
+python3 "$W" run --root "$T/mnt" --ids $IDS --versions 300 --seed 7 \
+  --log "$T/writes.log" --stop "$T/stop" --delay 0.005 &
+writer=$!
+cleanup_fn "touch '$T/stop'; wait $writer 2>/dev/null"
+sleep 1
+for k in 0 1 2 3; do
+  start=$(date +%s.%N)
+  "${O[@]}" "${PW[@]}" > "$T/wpoll$k.json" 2> "$T/wpoll$k.err"
+  status=$?
+  end=$(date +%s.%N)
+  [ $status = 1 ] || fail "writer poll $k: status $status: $(cat "$T/wpoll$k.err")"
+  echo "$start $end" >> "$T/times"
+  after_poll_ok "writer poll $k"
+  sleep 0.7
+done
+touch "$T/stop"
+wait $writer || fail "writer failed"
+fleet_live_settle "$T/mnt"
+"${O[@]}" "${PW[@]}" > "$T/wpoll4.json" 2> "$T/wpoll4.err"
+echo "$(date +%s.%N) $(date +%s.%N)" >> "$T/times"
+python3 "$W" check --log "$T/writes.log" --times "$T/times" \
+  --polls "$T"/wpoll{0,1,2,3,4}.json || fail "what the polls saw of the writer"
+during=$(python3 - "$T/writes.log" "$T/times" <<'PY'
+import sys
+w = [float(l.split()[0]) for l in open(sys.argv[1])]
+t = [tuple(map(float, l.split())) for l in open(sys.argv[2])][:4]
+print(sum(1 for x in w for (s, e) in t if s <= x < e))
+PY
+)
+[ "$during" -ge 5 ] || fail "only $during writes happened during the polls"
+echo "writes during polls: $during"
+
+# ---- SIGKILL at each step ----
+killed_poll () { # POINT
+  local st
+  set +e
+  OVSCAN_FAULT=$1 "${O[@]}" "${P[@]}" > /dev/null 2>&1
+  st=$?
+  set -e
+  expect_eq "$st" 137 "$1: poll killed"
+}
+set -e
+seed=100
+for point in live-rotate-after-link live-rotate-after-create live-rotate-after-add \
+             live-rotate-after-snapshot after-arm before-commit; do
+  seed=$((seed + 1))
+  round $seed 30 "$point"
+  polls_before=$(fleet_db "select count(*) from polls")
+  killed_poll "$point"
+  expect_eq "$(fleet_db "select count(*) from polls")" "$polls_before" "$point: nothing committed"
+  qemu-img info -U --backing-chain "$T/vm.qcow2" > /dev/null || fail "$point: the chain does not open"
+  "${O[@]}" "${P[@]}" > "$T/poll-$point.json" || fail "$point: next poll: $(head -c 600 "$T/poll-$point.json")"
+  recall "$point" "$T/poll-$point.json"
+  after_poll_ok "$point: next poll"
+  echo "ok: $point"
+done
+for point in after-commit live-merge-during-job live-merge-after-commit; do
+  seed=$((seed + 1))
+  round $seed 30 "$point"
+  polls_before=$(fleet_db "select count(*) from polls")
+  killed_poll "$point"
+  expect_eq "$(fleet_db "select count(*) from polls")" "$((polls_before + 1))" "$point: the poll committed"
+  "${O[@]}" report dirty vm --json > "$T/report-$point.json" || fail "$point: report"
+  recall "$point" "$T/report-$point.json"
+  qemu-img info -U --backing-chain "$T/vm.qcow2" > /dev/null || fail "$point: the chain does not open"
+  round $((seed + 50)) 20 "$point-2"
+  "${O[@]}" "${P[@]}" > "$T/poll-$point-2.json" || fail "$point: next poll"
+  recall "$point-2" "$T/poll-$point-2.json"
+  after_poll_ok "$point: next poll"
+  echo "ok: $point"
+done
+set +e
+
+# ---- the VM restarted from the files on disk ----
+python3 "$FLEET_WORKLOAD" snapshot --root "$T/mnt" --out "$T/before-restart.json"
+guest_stop "$T/mnt" || fail "guest_stop"
+fleet_live_chain_ok "$T/vm.qcow2" $MAX "stopped"
+guest_start "$T/vm.qcow2" "$T/mnt" ext4 || fail "restart from the chain on disk"
+python3 "$FLEET_WORKLOAD" snapshot --root "$T/mnt" --out "$T/after-restart.json"
+python3 - "$T/before-restart.json" "$T/after-restart.json" <<'PY' || fail "content after the restart"
+import json, sys
+a, b = (json.load(open(x))["files"] for x in sys.argv[1:3])
+assert {k: v["sha256"] for k, v in a.items()} == {k: v["sha256"] for k, v in b.items()}
+PY
+D=$(_guest_dir_of "$T/mnt")
+[ "$D/qmp.sock" = "$(fleet_db "select qmp_socket from disks where name = 'vm'")" ] ||
+  sqlite3 "$T/state.db" "update disks set qmp_socket = '$D/qmp.sock' where name = 'vm'"
+for k in 1 2 3 4; do
+  round $((200 + k)) 30 "re$k"
+  "${O[@]}" "${P[@]}" > "$T/poll-re$k.json" 2> "$T/poll-re$k.err" ||
+    fail "poll $k after the restart: $(cat "$T/poll-re$k.err")"
+  recall "re$k" "$T/poll-re$k.json"
+  after_poll_ok "poll $k after the restart"
+done
+# Every layer is now known to QEMU by its own name: merged to the limit.
+expect_eq "$(fleet_live_own_layers "$T/vm.qcow2")" $MAX "own layers after the restart"
+grep -q "kept while the VM runs" "$T"/poll-re4.err && fail "merge still deferred after the restart"
+guest_stop "$T/mnt" || fail "final guest_stop"
+fleet_live_chain_ok "$T/vm.qcow2" $MAX "final"
+echo PASS
