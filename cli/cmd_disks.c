@@ -391,7 +391,8 @@ ov_cmd_remove (int argc, char **argv)
   else if (r == 0 && refuse_used_base (st, &rec) == -1)
     r = 2;                       /* said */
   else if (r == 0) {
-    if (rec.qmp_socket)
+    /* A running VM's layers: nothing of ovscan's in the VM to remove. */
+    if (rec.qmp_socket && strcmp (rec.tracker, "layers") != 0)
       ov_cli_forget_live (&rec);
     else if (rec.bitmap &&
         ov_qemu_img_bitmap_remove (rec.image, rec.format, rec.bitmap) == -1)

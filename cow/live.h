@@ -67,6 +67,7 @@ struct ov_cow_live {
   struct ov_live_names names;
   int lock_fd;
   struct ov_qmp *q;
+  unsigned timeout_ms;         /* each QMP call's deadline (0 = default) */
   char job_id[32];
 };
 
@@ -77,6 +78,9 @@ int ov_cow_live_open (struct ov_cow_live *lv, const char *top,
                       const char *qmp_socket, const char *node,
                       const char *drive);
 void ov_cow_live_close (struct ov_cow_live *lv);
+/* (Re)connect the monitor if not connected; each QMP call's deadline is
+ * OVSCAN_QMP_TIMEOUT seconds (default 30), as for the live tracker. */
+int ov_cow_live_connect (struct ov_cow_live *lv, const char *qmp_socket);
 
 /* The disk's chain in QEMU: the registered node (or the drive's node; when
  * the node is gone, ovscan's own newest node), climbed to the top through

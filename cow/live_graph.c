@@ -83,6 +83,26 @@ lock_vm (struct ov_cow_live *lv)
 }
 
 int
+ov_cow_live_connect (struct ov_cow_live *lv, const char *qmp_socket)
+{
+  const char *env = getenv ("OVSCAN_QMP_TIMEOUT");
+
+  if (lv->q)
+    return 0;
+  if (env && *env) {
+    char *end;
+    unsigned long s = strtoul (env, &end, 10);
+    if (*end == '\0' && s > 0 && s < 3600)
+      lv->timeout_ms = (unsigned) s * 1000;
+  }
+  if ((lv->q = ov_qmp_connect (qmp_socket, lv->timeout_ms)) == NULL) {
+    ov_error_prefix ("%s", lv->top);
+    return -1;
+  }
+  return 0;
+}
+
+int
 ov_cow_live_open (struct ov_cow_live *lv, const char *top,
                   const char *qmp_socket, const char *node, const char *drive)
 {
@@ -107,11 +127,7 @@ ov_cow_live_open (struct ov_cow_live *lv, const char *top,
   snprintf (lv->job_id, sizeof lv->job_id, OV_LIVE_PREFIX "cm-%s", lv->names.tag);
   if (lock_vm (lv) == -1)
     return -1;
-  if ((lv->q = ov_qmp_connect (qmp_socket, 0)) == NULL) {
-    ov_error_prefix ("%s", top);
-    return -1;
-  }
-  return 0;
+  return ov_cow_live_connect (lv, qmp_socket);
 }
 
 void

@@ -89,10 +89,10 @@ commit (struct ov_cow_live *lv, const struct ov_cow_qchain *qc, size_t a,
   ov_qmp_set_timeout (lv->q, 3600 * 1000);
   if (ov_qmp_wait_event (lv->q, "BLOCK_JOB_COMPLETED", job_done, lv->job_id,
                          &data) == -1) {
-    ov_qmp_set_timeout (lv->q, 0);
+    ov_qmp_set_timeout (lv->q, lv->timeout_ms);
     return -1;
   }
-  ov_qmp_set_timeout (lv->q, 0);
+  ov_qmp_set_timeout (lv->q, lv->timeout_ms);
   err = ov_json_get_string (data, "error");
   if (err) {
     ov_error ("block-commit of %s into %s failed: %s", qc->v[b].name,

@@ -266,7 +266,6 @@ ov_cow_live_recover (struct ov_cow_live *lv, char **note)
     *note = NULL;
   if (tmp == NULL)
     return -1;
-  ov_qmp_set_timeout (lv->q, 0);
   if (wait_job_gone (lv, lv->job_id, 3600) == -1 ||
       recover_temp_top (lv, tmp, note) == -1 ||
       delete_own_orphans (lv) == -1 ||

@@ -45,20 +45,6 @@ struct layers_live_run {
   char *frozen;
 };
 
-static int
-reconnect (struct ov_tracker_run *run)
-{
-  struct layers_live_run *l = run->priv;
-
-  if (l->lv.q)
-    return 0;
-  if ((l->lv.q = ov_qmp_connect (run->disk->qmp_socket, 0)) == NULL) {
-    ov_error_prefix ("%s", run->disk->name);
-    return -1;
-  }
-  return 0;
-}
-
 static void
 disconnect (struct layers_live_run *l)
 {
@@ -145,8 +131,10 @@ ll_arm (struct ov_tracker_run *run)
   l->frozen_number = (unsigned) n + 1;
   if ((l->frozen = ov_cow_layer_path (run->disk->image, l->frozen_number)) == NULL)
     return -1;
-  if (reconnect (run) == -1)
+  if (ov_cow_live_connect (&l->lv, run->disk->qmp_socket) == -1) {
+    ov_error_prefix ("%s", run->disk->name);
     return -1;
+  }
   if (checked_qchain (run, &qc) == 0) {
     ret = ov_cow_live_rotate (&l->lv, &qc, l->frozen_number,
                               l->chain.layers[0].virtual_size);

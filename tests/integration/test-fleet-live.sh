@@ -178,6 +178,22 @@ done
 # Every layer is now known to QEMU by its own name: merged to the limit.
 expect_eq "$(fleet_live_own_layers "$T/vm.qcow2")" $MAX "own layers after the restart"
 grep -q "kept while the VM runs" "$T"/poll-re4.err && fail "merge still deferred after the restart"
+# ---- quiet: nothing written since the last poll, nothing rotates ----
+fleet_live_settle "$T/mnt"
+"${O[@]}" "${P[@]}" > /dev/null 2>&1      # whatever the settle wrote
+layers_before=$(ls "$T" | grep -c '^vm.qcow2.layer-')
+gen_before=$(fleet_db "select generation from disks where name = 'vm'")
+"${O[@]}" "${P[@]}" > "$T/quiet.json" || fail "quiet poll"
+python3 - "$T/quiet.json" <<'PY' || fail "quiet poll: $(head -c 600 "$T/quiet.json")"
+import json, sys
+p = json.loads(open(sys.argv[1]).readline())
+assert p["dirty_bytes"] == 0 and not p["files"], p
+PY
+expect_eq "$(fleet_db "select generation from disks where name = 'vm'")" "$gen_before" \
+  "a quiet poll rotates nothing"
+expect_eq "$(ls "$T" | grep -c '^vm.qcow2.layer-')" "$layers_before" "a quiet poll adds no layer"
+"${O[@]}" remove vm > /dev/null 2> "$T/remove.err" || fail "remove: $(cat "$T/remove.err")"
+[ ! -s "$T/remove.err" ] || fail "remove warned: $(cat "$T/remove.err")"
 guest_stop "$T/mnt" || fail "final guest_stop"
 fleet_live_chain_ok "$T/vm.qcow2" $MAX "final"
 echo PASS
