@@ -17,8 +17,9 @@
  *     writing it): the previous copy, if any, stands;
  *   - the newest surviving copy of each block wins.
  * Bounds: at most one lap of the log (s_maxlen blocks) is read, tags and
- * revoke records are capped; Cost: one read per log block walked (data
- * blocks too only when csum v2/v3 asks us to verify them).
+ * revoke records are capped.  Cost: one read per log block walked (data
+ * copies too only when csum v2/v3 asks us to verify them; then the whole
+ * committed log is read once and CRC32C'd).
  */
 #include "fsmap/ext_journal.h"
 
@@ -66,9 +67,9 @@ be16 (const unsigned char *p)
   return (uint16_t) (p[0] << 8 | p[1]);
 }
 
-/* ---- CRC32C ---- */
+/* ---- CRC32C (slicing by 8: ~4x the byte-wise table's speed) ---- */
 
-static uint32_t crc_table[256];
+static uint32_t crc_table[8][256];
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -79,8 +80,13 @@ crc_init (void)
     c = i;
     for (k = 0; k < 8; k++)
       c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-    crc_table[i] = c;
+    crc_table[0][i] = c;
   }
+  for (i = 0; i < 256; i++)
+    for (k = 1, c = crc_table[0][i]; k < 8; k++) {
+      c = crc_table[0][c & 0xff] ^ (c >> 8);
+      crc_table[k][i] = c;
+    }
 }
 
 uint32_t
@@ -88,8 +94,15 @@ ov_crc32c (uint32_t crc, const void *data, size_t len)
 {
   const unsigned char *p = data;
   pthread_once (&crc_once, crc_init);
+  for (; len >= 8; p += 8, len -= 8) {
+    uint32_t lo = crc ^ le32 (p), hi = le32 (p + 4);
+    crc = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff]
+      ^ crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24]
+      ^ crc_table[3][hi & 0xff] ^ crc_table[2][(hi >> 8) & 0xff]
+      ^ crc_table[1][(hi >> 16) & 0xff] ^ crc_table[0][hi >> 24];
+  }
   while (len--)
-    crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+    crc = crc_table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
   return crc;
 }
 
@@ -98,8 +111,8 @@ ov_crc32c (uint32_t crc, const void *data, size_t len)
 struct tag {
   uint64_t target, log_block;
   uint32_t sequence;
-  uint32_t checksum;
   bool escaped;
+  bool bad;                      /* csum v2/v3 mismatch: not replayed */
 };
 DEFINE_VECTOR (tag_vector, struct tag);
 DEFINE_VECTOR (revoke_vector, uint64_t);
@@ -276,6 +289,27 @@ read_superblock (struct walk *w, uint64_t journal_blocks)
   return start;
 }
 
+/* Does the copy at log block `block` match its tag's checksum (csum
+ * v2/v3)?  1 yes, 0 no, -1 read error (r->unusable). */
+static int
+data_ok (struct walk *w, uint64_t block, uint32_t sequence, uint32_t want)
+{
+  unsigned char seq[4];
+  uint32_t c;
+
+  if (w->read (w->opaque, w->data, block) == -1) {
+    set_string (&w->r->unusable, "cannot read journal block %" PRIu64 ": %s",
+                block, ov_last_error ());
+    return -1;
+  }
+  w->r->log_blocks_read++;
+  seq[0] = sequence >> 24; seq[1] = sequence >> 16;
+  seq[2] = sequence >> 8; seq[3] = (unsigned char) sequence;
+  c = ov_crc32c (w->seed, seq, 4);
+  c = ov_crc32c (c, w->data, w->bs);
+  return w->csum_v3 ? c == want : (c & 0xffff) == want;
+}
+
 /* A descriptor block in w->buf: queue its tags.  *b is the descriptor's
  * position, moved to the last data block.  1 ok, 0 log ends, -1 ENOMEM. */
 static int
@@ -297,7 +331,6 @@ descriptor_block (struct walk *w, uint64_t *b, uint32_t seq, uint64_t *walked)
     if (w->incompat & INCOMPAT_64BIT)
       tag.target |= (uint64_t) be32 (t + 8) << 32;
     tag.escaped = flags & TAG_ESCAPE;
-    tag.checksum = w->csum_v3 ? be32 (t + 12) : w->csum ? be16 (t + 4) : 0;
     *b = next_block (w, *b);
     tag.log_block = *b;
     if (++*walked > w->last - w->first) {
@@ -309,6 +342,15 @@ descriptor_block (struct walk *w, uint64_t *b, uint32_t seq, uint64_t *walked)
       set_string (&w->r->end, "transaction %" PRIu32 ": tag names block %"
                   PRIu64 " past the filesystem", seq, tag.target);
       return 0;
+    }
+    /* The copy follows its descriptor: verified now, while it is in the
+     * reader's chunk (the kernel verifies it when writing it back). */
+    if (w->csum) {
+      int ok = data_ok (w, tag.log_block, seq, w->csum_v3 ? be32 (t + 12)
+                        : be16 (t + 4));
+      if (ok == -1)
+        return 0;
+      tag.bad = ok == 0;
     }
     if (tag_vector_append (&w->pending, tag) == -1)
       return -1;
@@ -449,27 +491,6 @@ walk_log (struct walk *w, uint64_t start)
   }
 }
 
-/* Does the copy at tag match its checksum (csum v2/v3)?  1 yes, 0 no,
- * -1 read error (r->unusable). */
-static int
-data_ok (struct walk *w, const struct tag *t)
-{
-  unsigned char seq[4];
-  uint32_t c;
-
-  if (w->read (w->opaque, w->data, t->log_block) == -1) {
-    set_string (&w->r->unusable, "cannot read journal block %" PRIu64 ": %s",
-                t->log_block, ov_last_error ());
-    return -1;
-  }
-  w->r->log_blocks_read++;
-  seq[0] = t->sequence >> 24; seq[1] = t->sequence >> 16;
-  seq[2] = t->sequence >> 8; seq[3] = (unsigned char) t->sequence;
-  c = ov_crc32c (w->seed, seq, 4);
-  c = ov_crc32c (c, w->data, w->bs);
-  return w->csum_v3 ? c == t->checksum : (c & 0xffff) == t->checksum;
-}
-
 static int
 compare_blocks (const void *a, const void *b)
 {
@@ -497,16 +518,9 @@ resolve (struct walk *w)
     if (ov_inode_map_get (&w->revoked, t->target, &rseq) == 0
         && !tid_gt (t->sequence, (uint32_t) rseq))
       continue;
-    if (w->csum) {
-      int ok = data_ok (w, t);
-      if (ok == -1) {
-        ret = 0;
-        goto out;
-      }
-      if (ok == 0) {
-        r->bad_data_checksums++;
-        continue;
-      }
+    if (t->bad) {
+      r->bad_data_checksums++;
+      continue;
     }
     if (ov_inode_map_get (&index, t->target, &at) == 0) {
       r->blocks[at].log_block = t->log_block;

@@ -36,8 +36,12 @@
 #include "common/extents.h"
 
 #define OV_JBD2_MAGIC            0xc03b3998u
-#define OV_JBD2_MAX_LOG_BLOCKS   (UINT64_C (1) << 22)   /* 16 GiB of 4 KiB */
-#define OV_JBD2_MAX_REVOKES      (UINT64_C (1) << 22)   /* revoke records */
+/* Caps (a journal over them is "unusable"): mke2fs makes at most 1 GiB
+ * journals without fast_commit (262,144 blocks of 4 KiB).  Worst-case
+ * memory while walking: ~32 bytes per tag + 16 per index entry (log
+ * blocks), ~24 bytes per revoke record: under 100 MiB at the caps. */
+#define OV_JBD2_MAX_LOG_BLOCKS   (UINT64_C (1) << 20)   /* 4 GiB of 4 KiB */
+#define OV_JBD2_MAX_REVOKES      (UINT64_C (1) << 20)   /* revoke records */
 
 /* Read log block `block` (0 = the journal superblock) of block_size bytes
  * into buf.  0, or -1 + ov_error. */
