@@ -376,7 +376,7 @@ revoke_block (struct walk *w, uint64_t b, uint32_t seq)
                 " checksum mismatch", seq, b);
     return 0;
   }
-  if (count < 16 || count > limit) {
+  if (count > limit) {          /* below 16: no records, as the kernel reads it */
     set_string (&w->r->end, "transaction %" PRIu32 ": revoke block %" PRIu64
                 " count %" PRIu32 " out of range", seq, b, count);
     return 0;

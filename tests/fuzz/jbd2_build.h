@@ -95,6 +95,17 @@ jb_tag_bytes (const struct jb *j)
   return j->incompat & JB_64BIT ? 12 : 8;
 }
 
+/* A bare commit block closing the open transaction. */
+static inline void
+jb_commit (struct jb *j)
+{
+  uint8_t *cb = jb_block (j, j->pos);
+  memset (cb, 0, j->bs);
+  jb_header (cb, 2, j->seq);
+  j->pos = jb_next (j, j->pos);
+  j->seq++;
+}
+
 /* One transaction: a descriptor, the data copies of targets (block k
  * filled with fill + k; a copy starting with the journal magic is escaped
  * as the kernel does), and, if commit, its commit block. */
@@ -143,13 +154,8 @@ jb_transaction (struct jb *j, const uint64_t *targets, size_t n, uint8_t fill,
     p += tb + (k ? 0 : 16);
   }
   j->pos = jb_next (j, b);
-  if (commit) {
-    uint8_t *cb = jb_block (j, j->pos);
-    memset (cb, 0, j->bs);
-    jb_header (cb, 2, j->seq);
-    j->pos = jb_next (j, j->pos);
-    j->seq++;
-  }
+  if (commit)
+    jb_commit (j);
 }
 
 /* A revoke block (in the open transaction). */
@@ -171,17 +177,6 @@ jb_revoke (struct jb *j, const uint64_t *blocks, size_t n)
   }
   jb_put32 (r + 12, (uint32_t) p);
   j->pos = jb_next (j, j->pos);
-}
-
-/* A bare commit block closing the open transaction. */
-static inline void
-jb_commit (struct jb *j)
-{
-  uint8_t *cb = jb_block (j, j->pos);
-  memset (cb, 0, j->bs);
-  jb_header (cb, 2, j->seq);
-  j->pos = jb_next (j, j->pos);
-  j->seq++;
 }
 
 /* csum v3: the superblock's, and every descriptor/revoke tail and commit
