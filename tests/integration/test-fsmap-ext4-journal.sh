@@ -12,7 +12,9 @@
 # content), else it FAILS.  Ground truth: e2fsck -fy on another copy
 # (replays), extracted with debugfs rdump.  Asserts:
 #   - fsmap (fsmap-dump: the walk + ov_file_pread, the scanner's path)
-#     lists exactly the replayed tree's files, each with its sha256;
+#     lists exactly the replayed tree's files, each with its sha256 (incl.
+#     a file whose first block starts with the jbd2 magic: data=journal
+#     stores it escaped);
 #   - `ovscan scan` lists the same paths and sizes, finds the EICAR whose
 #     inode and directory entry exist only in the journal, and the rewritten
 #     file whose new content (EICAR) is only in the journal (data=journal).
@@ -73,6 +75,9 @@ offline_case () {
     mkdir -p "$mnt/new$attempt/deep"
     printf '%s' "$eicar" > "$mnt/new$attempt/deep/eicar$attempt.com"
     for i in $(seq 1 30); do echo "journal-only $attempt $i" > "$mnt/new$attempt/n$i"; done
+    # A block starting with the journal's magic: data=journal stores it
+    # escaped (first 4 bytes zeroed) and the replay must restore them.
+    { printf '\xc0\x3b\x39\x98'; head -c 5000 /dev/urandom; } > "$mnt/new$attempt/magic.bin"
     printf '%s' "$eicar" > "$mnt/etc/rewritten.txt"    # rewritten in place
     head -c 300000 /dev/urandom | dd of="$mnt/data/big.bin" conv=notrunc status=none
     mv "$mnt/data/b$attempt.txt" "$mnt/data/renamed$attempt.txt"
@@ -81,7 +86,7 @@ offline_case () {
     # reaches the disk (delayed allocation) and the running transaction,
     # with every change above, commits; its blocks are not written back yet.
     sync "$mnt/new$attempt/deep/eicar$attempt.com" "$mnt/etc/rewritten.txt" \
-      "$mnt/data/big.bin" "$mnt/new$attempt"/n*
+      "$mnt/data/big.bin" "$mnt/new$attempt"/n* "$mnt/new$attempt/magic.bin"
     cp --sparse=always "$img" "$T/$name-copy.img"
     # Proof the copy holds journal-only state (an outside `sync` may have
     # written it back: then try again).
@@ -109,6 +114,10 @@ offline_case () {
     echo "$name: note: the EICAR's entry reached its home block already" >&2
   fi
   grep -q "eicar$attempt.com\$" "$T/truth-$name.txt" || fail "$name: truth lacks the EICAR"
+  if [ "$name" = datajournal ]; then            # an escaped copy is in the log
+    debugfs -R "logdump -a" "$T/$name-copy.img" 2>/dev/null |
+      grep -q "flags 0x[0-9a-f]*[13579bdf])" || fail "$name: no escaped block in the journal"
+  fi
   echo "$name: un-replayed view differs from the replayed one in" \
     "$(diff "$T/truth-$name.txt" "$T/stale-$name.txt" | grep -c '^[<>]') lines"
 
