@@ -45,7 +45,9 @@
  * re-listed directories, extent-tree/indirect blocks of the inodes re-read,
  * or free space (the block bitmap says unallocated, in a group whose bitmap
  * is initialised).  Anything else, any TSK error or problem the walk would
- * have reported, a journal needing recovery, meta_bg, a missing directory
+ * have reported, a journal needing recovery that was not fully replayed
+ * (fsmap/ext_journal.h; with a replayed journal every replayed block must be
+ * in the dirty set: ov_fsmap_journal_dirty), meta_bg, a missing directory
  * state, a names tree that is inconsistent, more than max_table_fraction of
  * the inode tables dirty: `fallback` says why and the caller walks.
  *

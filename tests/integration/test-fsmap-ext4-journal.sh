@@ -18,6 +18,8 @@
 #   - `ovscan scan` lists the same paths and sizes, finds the EICAR whose
 #     inode and directory entry exist only in the journal, and the rewritten
 #     file whose new content (EICAR) is only in the journal (data=journal).
+# Journals not replayed (a damaged journal superblock, an external journal
+# device): the filesystem is read as on the disk and the reason is given.
 # Part B, live polls over QMP (qemu-storage-daemon + kernel ext4): full
 # poll, then writes (new EICAR, rewrite, rename, delete), fsync (commit),
 # incremental poll while mounted: the changes are listed, the EICAR
@@ -162,6 +164,36 @@ PY
 
 offline_case "commit=1" ordered -b 4096
 offline_case "data=journal,commit=1" datajournal -b 1024 -J size=16
+
+# ---- Journals that are not replayed: today's view, the reason said ----
+# A damaged journal superblock (checksum): the copy opens, un-replayed.
+bad=$T/ordered-badjournal.img
+cp --sparse=always "$T/ordered-copy.img" "$bad"
+jblock=$(debugfs -R "bmap <8> 0" "$bad" 2>/dev/null)
+[ -n "$jblock" ] || fail "no journal block 0"
+printf '\x55' | dd of="$bad" bs=1 seek=$((jblock * 4096 + 0x200)) conv=notrunc status=none
+"$FSMAP_DUMP" "$bad" > "$T/bad.txt" || fail "fsmap-dump on a damaged journal"
+grep -q "^journal		0	0	journal not replayed: journal superblock checksum mismatch" "$T/bad.txt" ||
+  fail "damaged journal: $(grep ^journal "$T/bad.txt")"
+grep -q "^path" "$T/bad.txt" || fail "damaged journal: no file listed"
+
+# An external journal device: refused with the reason.
+truncate -s 16M "$T/jdev.img"
+mkfs.ext4 -q -F -O journal_dev -b 4096 "$T/jdev.img" || fail "mkfs journal_dev"
+jloop=$(losetup -f --show "$T/jdev.img") || fail "losetup"
+cleanup_fn "losetup -d $jloop 2>/dev/null"
+truncate -s 64M "$T/ext.img"
+mkfs.ext4 -q -F -b 4096 -J device="$jloop" "$T/ext.img" || fail "mkfs with external journal"
+mkdir -p "$T/mnt-ext"
+mount -o loop "$T/ext.img" "$T/mnt-ext" || fail "mount with external journal"
+echo "external" > "$T/mnt-ext/file"; sync "$T/mnt-ext/file"
+cp --sparse=always "$T/ext.img" "$T/ext-copy.img"
+umount "$T/mnt-ext"
+dumpe2fs -h "$T/ext-copy.img" 2>/dev/null | grep -q 'needs_recovery' ||
+  fail "external journal copy does not need recovery"
+"$FSMAP_DUMP" "$T/ext-copy.img" > "$T/ext.txt" || fail "fsmap-dump (external journal)"
+grep -q "^journal		0	0	journal not replayed: external journal device" "$T/ext.txt" ||
+  fail "external journal: $(grep ^journal "$T/ext.txt")"
 
 # ---- Part B: live polls of a mounted guest over QMP ----
 if ! qemu-storage-daemon --version >/dev/null 2>&1 || ! nbdfuse --version >/dev/null 2>&1; then
