@@ -8,6 +8,8 @@
 # Guest-reachable oddities that used to fail the whole XFS walk now touch
 # only their own file: a pre-1970 mtime (listed, scanned) and a 5 EiB sparse
 # file (reported not scanned, every other file still scanned).
+# Modes: a 0644 and a 0755 file come out as 0644 and 0755 (the listing's
+# st_mode is octal), with their uid/gid.
 # The disk is a bare XFS (no partition table), made by mkfs.xfs and filled
 # through a kernel loop mount.  One appliance launch for fsmap-dump, one for
 # scan (TCG: about a minute each).
@@ -64,6 +66,11 @@ for i, n in enumerate(names):
     plant(b"d\nir \\ F/" + n, b"inner %d\n" % i)
 plant(b"d\nir \\ F/evil\nname.exe", eicar)
 plant(b"old", b"from 1960\n")
+plant(b"mode644", b"rw-r--r--\n")
+plant(b"mode755", b"rwxr-xr-x\n")
+os.chmod(root + b"/mode644", 0o644)
+os.chmod(root + b"/mode755", 0o755)
+os.chown(root + b"/mode755", 1234, 5678)
 os.utime(root + b"/old", (-315619200, -315619200))
 with open(tsv, "w") as f:
     for q, k in rows:
@@ -77,7 +84,15 @@ umount "$T/mnt" || fail "umount"
 mkdir "$T/got"
 "$FSMAP_DUMP" --format raw --extract "$T/got" "$T/vm.raw" > "$T/dump" 2> "$T/dump.err" ||
   { cat "$T/dump.err"; fail "fsmap-dump"; }
-grep -P '^error\t' "$T/dump" || true
+# The only error is the 5 EiB file's (checked below).
+errors=$(grep -P '^error\t' "$T/dump" || :)
+expect_eq "$(grep -c . <<< "$errors")" 1 "error lines in the listing: $errors"
+mode_of () {   # PATH -> "MODE UID GID" from the dump's meta record
+  awk -F'\t' -v p="$1" '$1=="meta" {m[$2]=$3" "$4" "$5} $1=="path" && $3==p {n=$2}
+    END {if (n != "") print m[n]}' "$T/dump"
+}
+expect_eq "$(mode_of /mode644)" "0644 0 0" "mode of a 0644 file"
+expect_eq "$(mode_of /mode755)" "0755 1234 5678" "mode of a 0755 file"
 # Every expected path exactly once, with its content; no other path.
 python3 - "$T/dump" "$T/expected.tsv" "$T/want" "$T/got" <<'PY' || fail "XFS names not listed exactly"
 import sys

@@ -109,7 +109,9 @@ lvm_write_round "$T/vm.qcow2" "$root_off" $((96 << 20)) ext4 77 120 3
 python3 "$WORKLOAD" check --truth "$T/truth3.json" --poll "$T/poll3.json" --prefix vg0/root: ||
   fail "round 3: recall below 100%"
 expect_eq "$(launches "$T/poll3.json")" 0 "ext4-only poll: appliance launches"
-poll_obj "$T/poll3.json" metadata_walk | grep -q 'vg0/home' && fail "ext4-only poll walked XFS"
+walk3=$(poll_obj "$T/poll3.json" metadata_walk)
+grep -q 'vg0/root (ext4' <<< "$walk3" || fail "ext4-only poll: the ext4 walk is said: $walk3"
+grep -q 'vg0/home' <<< "$walk3" && fail "ext4-only poll walked XFS: $walk3"
 
 # Quiet poll: no appliance, nothing walked.
 "${O[@]}" poll vm --json --database "$T/does-not-exist" > "$T/quiet.json" 2>/dev/null || true

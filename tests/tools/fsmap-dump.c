@@ -11,6 +11,7 @@
  *   fs\tINDEX\tLABEL\tTYPE\tOFFSET\tSIZE\tBLOCK\tNOT_SCANNED_OK\tERROR
  *   file\tN\tLABEL\tINODE\tSIZE\tFLAGS\tRUNS
  *   path\tN\tPATH             (one per path of file N)
+ *   meta\tN\tMODE\tUID\tGID   (MODE: permission bits, octal, 4 digits)
  *   error\tLABEL\tMESSAGE
  *   journal\tLABEL\tCOMPLETE\tBLOCKS\tSTATUS  (ext3/4 whose journal needed
  *                                             recovery: fsmap/ext_journal.h)
@@ -107,6 +108,8 @@ file_cb (void *opaque, struct ov_file *f)
             ov_run_kind_to_string (f->runs[i].kind), f->runs[i].file_offset,
             f->runs[i].length, f->runs[i].disk_offset);
   putchar ('\n');
+  printf ("meta\t%lu\t%04" PRIo32 "\t%" PRIu32 "\t%" PRIu32 "\n", d->n,
+          f->mode, f->uid, f->gid);
   for (i = 0; i < f->npaths; i++) {
     printf ("path\t%lu\t", d->n);
     print_quoted (f->paths[i]);
