@@ -137,6 +137,9 @@ struct walk {
   struct ov_inode_map revoked;   /* block -> newest revoking sequence */
 };
 
+static void set_string (char **where, const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
+
 static void
 set_string (char **where, const char *fmt, ...)
 {
