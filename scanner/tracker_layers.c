@@ -86,32 +86,6 @@ layers_prepare (struct ov_tracker_run *run)
   return ov_layers_bitmap_prepare (run, l);
 }
 
-unsigned
-ov_layers_newest_number (const struct ov_cow_chain *c)
-{
-  unsigned n = 0;
-  size_t i;
-  for (i = 0; i < c->base_index; i++)
-    if (c->layers[i].number > n)
-      n = c->layers[i].number;
-  return n;
-}
-
-uint32_t
-ov_layers_uncovered_depth_limit (const struct ov_cow_chain *c, uint64_t covered)
-{
-  size_t i;
-
-  /* Chain index i has depth i + 1; the first covered own layer, or the
-   * base, bounds what is uncovered. */
-  for (i = 1; i < c->len; i++) {
-    const struct ov_cow_layer *x = &c->layers[i];
-    if (!x->own || x->number <= covered)
-      break;
-  }
-  return (uint32_t) i + 1;
-}
-
 static int
 any_allocated (void *opaque, uint64_t offset, uint64_t length, uint32_t depth)
 {
@@ -133,7 +107,7 @@ layers_quiet (struct ov_tracker_run *run)
   int r;
 
   if (l->path == OV_LAYERS_PATH_LAYERS &&
-      ov_layers_newest_number (&l->chain) > run->disk->generation)
+      ov_cow_newest_number (&l->chain) > run->disk->generation)
     return 0;                    /* a frozen layer no poll covered */
   if (l->measured) {             /* ov_layers_bitmap_prepare looked already */
     if (l->measured_size != run->disk->size)
@@ -159,7 +133,7 @@ layers_arm (struct ov_tracker_run *run)
 
   if (l->path == OV_LAYERS_PATH_BITMAP)
     return ov_layers_bitmap_arm (run, l);
-  n = ov_layers_newest_number (&l->chain);
+  n = ov_cow_newest_number (&l->chain);
   if (run->disk->generation > n)
     n = run->disk->generation;
   if (n >= UINT32_MAX) {
@@ -215,7 +189,7 @@ layers_read_dirty (struct ov_tracker_run *run, struct ov_disk *view,
   if (l->path == OV_LAYERS_PATH_BITMAP)
     return ov_bitmap_read_dirty (view, l->bpoll.frozen, dirty);
   /* The view is the old TOP (depth 1) over the rest of prepare's chain. */
-  d.below = ov_layers_uncovered_depth_limit (&l->chain, run->disk->generation);
+  d.below = ov_cow_uncovered_below (&l->chain, run->disk->generation);
   if (ov_disk_block_status (view, "qemu:allocation-depth", 0,
                             ov_disk_size (view), add_uncovered, &d) == -1) {
     ov_error_prefix ("%s", run->disk->name);

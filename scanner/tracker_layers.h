@@ -39,15 +39,6 @@ struct layers_run {
   uint64_t bitmap_bytes, layers_bytes, measured_size;
 };
 
-/* The highest allocation depth + 1 whose clusters are uncovered writes, in
- * a view whose depth 1 is TOP (or the layer frozen from it) over the rest
- * of C: depths 1 .. limit-1 are TOP and the frozen own layers numbered
- * above COVERED. */
-uint32_t ov_layers_uncovered_depth_limit (const struct ov_cow_chain *c,
-                                          uint64_t covered);
-/* Newest own frozen layer number in C (0: none). */
-unsigned ov_layers_newest_number (const struct ov_cow_chain *c);
-
 /* prepare, after the chain is known: when the disk keeps a bitmap, judge
  * it (ov_bitmap_prepare also removes stale and unusable ovscan-N bitmaps
  * from TOP), measure both paths when the poll is incremental, choose

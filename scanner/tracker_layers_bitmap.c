@@ -61,7 +61,7 @@ measure (struct ov_tracker_run *run, struct layers_run *l)
     .format = "qcow2", .bitmap = l->bpoll.frozen, .allocation_depth = true,
   };
   struct depth_sum sum = {
-    .below = ov_layers_uncovered_depth_limit (&l->chain, run->disk->generation),
+    .below = ov_cow_uncovered_below (&l->chain, run->disk->generation),
   };
   ov_extents dirty = VECTOR_INIT;
   struct ov_disk *d;
@@ -91,7 +91,7 @@ ov_layers_bitmap_prepare (struct ov_tracker_run *run, struct layers_run *l)
   struct ov_disk_record *disk = run->disk;
   struct ov_layers_facts f = {
     .bitmap = disk->bitmap, .covered_layer = disk->generation,
-    .newest_layer = ov_layers_newest_number (&l->chain),
+    .newest_layer = ov_cow_newest_number (&l->chain),
   };
   enum ov_layers_path path;
   uint64_t g;

@@ -184,17 +184,24 @@ top_bitmaps_ok () {
   n=$(guest_bitmaps "$T/vm.qcow2" | wc -l)
   [ "$n" -le 2 ] || fail "$1: $n ovscan bitmaps in TOP"
 }
+# kill_round PATH:POINT: writes, then a poll killed at POINT taking PATH
+# (layers: the recorded bitmap is removed first); sets tag, polls_before.
 seed=200
-# mode: which path the killed poll takes (layers: the bitmap is removed first)
-for spec in bitmap:after-prepare bitmap:after-arm bitmap:during-scan bitmap:before-commit \
-            layers:after-prepare layers:layers-after-rotate layers:after-arm \
-            layers:during-scan layers:before-commit; do
-  path=${spec%%:*} point=${spec#*:} tag=k-$path-${spec#*:}
+kill_round () {
+  local path=${1%%:*} point=${1#*:}
+  tag=k-$path-$point
   seed=$((seed + 1))
-  [ "$path" = layers ] && qemu-img bitmap --remove "$T/vm.qcow2" "$(disk_col vm bitmap)"
+  if [ "$path" = layers ]; then
+    qemu-img bitmap --remove "$T/vm.qcow2" "$(disk_col vm bitmap)" || fail "$tag: remove bitmap"
+  fi
   fleet_change "$T/vm.qcow2" "$T/mnt" $seed 30 "$tag" || fail "$tag: writes"
   polls_before=$(fleet_db "select count(*) from polls")
   killed_poll "$point"
+}
+for spec in bitmap:after-prepare bitmap:after-arm bitmap:during-scan bitmap:before-commit \
+            layers:after-prepare layers:layers-after-rotate layers:after-arm \
+            layers:during-scan layers:before-commit; do
+  kill_round "$spec"
   expect_eq "$(fleet_db "select count(*) from polls")" "$polls_before" "$tag: nothing committed"
   chain_ok vm "$tag"
   top_bitmaps_ok "$tag" may-miss
@@ -208,14 +215,10 @@ for spec in bitmap:after-prepare bitmap:after-arm bitmap:during-scan bitmap:befo
   echo "ok: $tag (next poll: $(fleet_poll_json "$T/poll-$tag.json" tracker))"
 done
 for spec in bitmap:after-commit layers:after-commit; do
-  path=${spec%%:*} point=${spec#*:} tag=k-$path-${spec#*:}
-  seed=$((seed + 1))
-  [ "$path" = layers ] && qemu-img bitmap --remove "$T/vm.qcow2" "$(disk_col vm bitmap)"
-  fleet_change "$T/vm.qcow2" "$T/mnt" $seed 30 "$tag" || fail "$tag: writes"
-  polls_before=$(fleet_db "select count(*) from polls")
-  killed_poll "$point"
+  kill_round "$spec"
   expect_eq "$(fleet_db "select count(*) from polls")" "$((polls_before + 1))" "$tag: the poll committed"
-  expect_eq "$(fleet_db "select tracker from polls order by id desc limit 1")" "$path" "$tag: path of the killed poll"
+  expect_eq "$(fleet_db "select tracker from polls order by id desc limit 1")" "${spec%%:*}" \
+    "$tag: path of the killed poll"
   "${O[@]}" report dirty vm --json > "$T/report-$tag.json" || fail "$tag: report"
   python3 "$FLEET_WORKLOAD" check --truth "$T/truth-$tag.json" --poll "$T/report-$tag.json" >/dev/null ||
     fail "$tag: the committed poll missed writes"
