@@ -113,17 +113,6 @@ ov_cow_newest_number (const struct ov_cow_chain *c)
   return n;
 }
 
-uint32_t
-ov_cow_uncovered_below (const struct ov_cow_chain *c, uint64_t covered)
-{
-  size_t i;
-
-  for (i = 1; i < c->len; i++)
-    if (!c->layers[i].own || c->layers[i].number <= covered)
-      break;
-  return (uint32_t) i + 1;
-}
-
 /* Previous layer's name for messages. */
 static const char *
 above (const struct ov_cow_chain *c)

@@ -14,6 +14,7 @@
  *               are errors naming the images)
  *   identity.c  a base's identity: SHA-256 of the whole file, re-checked by
  *               (dev, inode, size, mtime, ctime)
+ *   uncovered.c the dirty extents of a poll: what uncovered layers hold
  *   rotate.c    layer rotation (freeze TOP, new TOP over it), merge-down,
  *               and recovery of an interrupted rotation or merge
  *   live_graph.c, rotate_live.c, merge_live.c (cow/live.h): the same for
@@ -31,6 +32,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "backends/disk.h"
+#include "common/extents.h"
 
 /* The longest chain ovscan follows (qemu's own limit is higher, but a VM
  * chain this long is a mistake or a loop through renamed files). */
@@ -85,8 +89,13 @@ int ov_cow_chain_discover_shared (const char *top, struct ov_cow_chain *c);
 unsigned ov_cow_newest_number (const struct ov_cow_chain *c);
 /* Reading the old top of C (depth 1) after a rotation: allocation depths
  * 1 .. result-1 are layers no committed poll covered (number > COVERED);
- * the first covered own layer, or the base, is the result's level. */
+ * the first covered own layer, or the base, is the result's level
+ * (cow/uncovered.c). */
 uint32_t ov_cow_uncovered_below (const struct ov_cow_chain *c, uint64_t covered);
+/* Add to DIRTY the extents those layers hold, read from VIEW (the old top
+ * of C, opened with qemu:allocation-depth).  -1 + ov_error. */
+int ov_cow_read_uncovered (struct ov_disk *view, const struct ov_cow_chain *c,
+                           uint64_t covered, ov_extents *dirty);
 
 /* Own-layer number of PATH relative to TOP: 0 for TOP, N for TOP.layer-N,
  * -1 if PATH is not an own layer of TOP. */

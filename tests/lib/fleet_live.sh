@@ -6,10 +6,11 @@
 #                            (qemu-img info -U --backing-chain), TOP is its
 #                            first image, the base is last, at most MAX own
 #                            layers, every frozen layer passes qemu-img
-#                            check -U (the top, being written, may show
-#                            leaks, not corruption), no temporary top left
+#                            check -U (the top too once the VM stopped),
+#                            no temporary top left
 #   fleet_live_no_strays MNT WHAT  no ovscan-* node that nothing uses and
 #                            no ovscan-* job in the VM
+#   fleet_live_no_strays_sock QMP_SOCKET WHAT  the same for a VM's monitor
 #   fleet_live_own_layers TOP      TOP and its TOP.layer-N in the chain now
 #   fleet_live_settle MNT    flush the guest's filesystem to its home blocks
 #                            (fsfreeze: the journal is checkpointed; ovscan
@@ -43,11 +44,13 @@ for img in chain[:-1]:
 PY
   n=$(fleet_live_own_layers "$top")
   [ "$n" -le "$max" ] || fail "$what: $n own layers, limit $max"
-  # The top is being written: QEMU allocates (refcounts) before its L2
-  # update reaches the file, so a force-share check may see leaked clusters
-  # (status 3) there, never corruption (2); frozen layers are clean.
-  qemu-img check -U -q "$top" > "$T/check.out" 2>&1
-  case $? in 0|3) ;; *) fail "$what: qemu-img check -U $top: $(cat "$T/check.out")" ;; esac
+  # A top being written is checked only once the VM stopped: under -U
+  # qemu-img check races QEMU's allocations (the file grows, refcounts and
+  # L2 tables reach it at different times) and reports leaks or clusters
+  # past the end that are not there.  Frozen layers must be clean.
+  if qemu-img info "$top" > /dev/null 2>&1; then
+    qemu-img check -q "$top" || fail "$what: qemu-img check $top"
+  fi
   for f in $(ls "$top".layer-* 2>/dev/null); do
     qemu-img check -U -q "$f" || fail "$what: qemu-img check -U $f"
   done
@@ -55,9 +58,15 @@ PY
 }
 
 fleet_live_no_strays () {
-  local mnt=$1 what=$2 out
-  out=$(python3 - <(guest_qmp "$mnt" '{"execute":"x-debug-query-block-graph"}') \
-          <(guest_qmp "$mnt" '{"execute":"query-jobs"}') <<'PY'
+  local d
+  d=$(_guest_dir_of "$1") || fail "$2: no guest at $1"
+  fleet_live_no_strays_sock "$d/qmp.sock" "$2"
+}
+
+fleet_live_no_strays_sock () {
+  local sock=$1 what=$2 out
+  out=$(python3 - <(_guest_qmp_sock "$sock" '{"execute":"x-debug-query-block-graph"}') \
+          <(_guest_qmp_sock "$sock" '{"execute":"query-jobs"}') <<'PY'
 import json, sys
 g = json.load(open(sys.argv[1]))
 jobs = json.load(open(sys.argv[2]))
