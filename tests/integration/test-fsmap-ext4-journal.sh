@@ -23,8 +23,8 @@
 # Part B, live polls over QMP (qemu-storage-daemon + kernel ext4): full
 # poll, then writes (new EICAR, rewrite, rename, delete), fsync (commit),
 # incremental poll while mounted: the changes are listed, the EICAR
-# found, and the metadata pass stays targeted (no fallback for "the journal
-# needs recovery").
+# found, the metadata pass stays targeted (no fallback for "the journal
+# needs recovery"), and the state's files (paths, sizes) are the guest's.
 source "$(dirname "$0")/../functions.sh"
 requires_root
 requires mkfs.ext4 -V
@@ -248,6 +248,14 @@ walk = p["metadata_walk"] or ""
 assert "targeted" in walk and "recovery" not in walk, walk
 print("live round", r, ":", len(p["files"]), "listed; metadata:", walk)
 PY
+  # The state after the poll is the guest's own view (every change was
+  # fsynced): same paths, same sizes.
+  sqlite3 "$T/state.db" "SELECT CAST(p.path AS TEXT) || ' ' || f.size FROM paths p
+    JOIN files f ON f.id = p.file_id" | LC_ALL=C sort > "$T/ldb$round.txt"
+  (cd "$T/lmnt" && find . -path ./lost+found -prune -o -type f -printf '/%P %s\n') |
+    LC_ALL=C sort > "$T/lmnt$round.txt"
+  diff "$T/ldb$round.txt" "$T/lmnt$round.txt" ||
+    fail "live round $round: the state differs from the guest's files"
 done
 guest_stop "$T/lmnt" || fail "guest_stop"
 echo PASS
