@@ -124,6 +124,16 @@ int ov_cow_live_rotate (struct ov_cow_live *lv, const struct ov_cow_qchain *qc,
  * zeroes, allocates a cluster and grows the file).  0 otherwise. */
 int ov_cow_live_top_empty (struct ov_cow_live *lv, const struct ov_cow_chain *dc);
 
+/* The pair the next merge commits (merge_live.c): the lowest covered
+ * frozen layers A = level *A and B = level *A - 1 (never the top) whose
+ * commit QEMU may run while the VM runs: A and the level above B (unless
+ * it is the top) have a file node of ovscan's own or one QEMU opened by
+ * the layer's real path.  1 = found, 0 = none.  QC and DC must agree. */
+int ov_cow_live_pick_merge (const struct ov_cow_live *lv,
+                            const struct ov_cow_qchain *qc,
+                            const struct ov_cow_chain *dc, uint64_t covered,
+                            size_t *a);
+
 /* Merge covered frozen layers (numbers <= COVERED) down by block-commit
  * until at most MAX_LAYERS own layers remain, or no pair may be merged
  * while the VM runs (*note says why).  *merged = layers merged away. */

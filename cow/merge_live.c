@@ -129,10 +129,11 @@ drop_nodes (struct ov_cow_live *lv, const struct ov_cow_qnode *b)
   return 0;
 }
 
-/* The pair to merge: level indexes *a (lower) and *b = *a - 1.  0 = none. */
-static int
-pick_pair (const struct ov_cow_live *lv, const struct ov_cow_qchain *qc,
-           const struct ov_cow_chain *dc, uint64_t covered, size_t *a)
+int
+ov_cow_live_pick_merge (const struct ov_cow_live *lv,
+                        const struct ov_cow_qchain *qc,
+                        const struct ov_cow_chain *dc, uint64_t covered,
+                        size_t *a)
 {
   size_t k;
 
@@ -178,7 +179,7 @@ ov_cow_live_merge_down (struct ov_cow_live *lv, uint64_t covered,
       r = 1;
       goto next;
     }
-    if (pick_pair (lv, &qc, &dc, covered, &a) == 0) {
+    if (ov_cow_live_pick_merge (lv, &qc, &dc, covered, &a) == 0) {
       if (note && asprintf (note, "%s: %zu own layers (limit %u) kept while "
                             "the VM runs: the covered layers below are "
                             "known to QEMU under a stale name (the VM's "
