@@ -83,17 +83,17 @@ int
 ov_poll_detection_cb (void *opaque, const struct ov_poll_file *f)
 {
   struct ov_poll_disk_ctx *d = opaque;
-  CLEANUP_FREE char *quoted = NULL;
-  int is_new;
-
-  if (f->signature == NULL || strcmp (f->verdict, "infected") != 0)
-    return 0;
-  struct ov_detection det = {
+  const struct ov_detection det = {
     .vm = d->rec->name, .image = d->rec->image, .fs = f->fs_label,
     .path = f->path, .signature = f->signature, .change = f->change,
     .sig_version = d->poll->sig_version, .poll_id = d->poll->id,
     .inode = f->inode, .size = f->size, .timeout = ov_config.on_detect_timeout,
   };
+  CLEANUP_FREE char *quoted = NULL;
+  int is_new;
+
+  if (f->signature == NULL || strcmp (f->verdict, "infected") != 0)
+    return 0;
   quoted = ov_quote_path (f->path);
   is_new = ov_state_detection_is_new (d->run->st, d->rec->id, d->poll->id,
                                       f->fs_label, f->path, f->signature);
