@@ -1,12 +1,13 @@
 #!/bin/bash
 # ext4 journal replay (fsmap/ext_journal.h) on journals the kernel wrote.
 #
-# Part A, images copied WHILE MOUNTED (data=ordered with 4 KiB blocks, and
-# data=journal): the kernel writes files (a new EICAR in a new directory,
-# rewrites, a rename, a delete), commits (commit=1) and the image file is
-# copied before any writeback, so the copy has RECOVER set and committed
-# transactions whose blocks exist only in the journal (fsync, not sync:
-# sync would write every dirty block home).  The test first
+# Part A, images copied WHILE MOUNTED (ext4 data=ordered with 4 KiB blocks,
+# ext4 data=journal with 1 KiB blocks, ext3 without journal features): the
+# kernel writes files (a new EICAR in a new directory, rewrites, a rename,
+# a delete, a removed directory: a revoke record except with data=journal),
+# commits them with fsync (sync would write every dirty block home) and the
+# image file is copied before any writeback, so the copy has RECOVER set and
+# committed transactions whose blocks exist only in the journal.  The test first
 # proves that (dumpe2fs: needs_recovery; debugfs logdump: commit blocks;
 # the un-replayed view read by debugfs lacks the EICAR or differs in
 # content), else it FAILS.  Ground truth: e2fsck -fy on another copy
@@ -60,20 +61,24 @@ print("\n".join(sorted(out, key=lambda s: s[66:].encode())))
 PY
 }
 
-# One offline case: MOUNT_OPTS MKFS_OPTS…
+# One offline case: MOUNT_OPTS NAME MKFS MKFS_OPTS…
 offline_case () {
-  local opts=$1 name=$2
-  shift 2
+  local opts=$1 name=$2 mkfs=$3
+  shift 3
   local img=$T/$name.img mnt=$T/mnt-$name attempt
   mkdir -p "$T/src-$name/etc" "$T/src-$name/data" "$mnt"
   for i in $(seq 1 40); do echo "base file $i" > "$T/src-$name/data/b$i.txt"; done
   head -c 300000 /dev/urandom > "$T/src-$name/data/big.bin"
   echo "clean text" > "$T/src-$name/etc/rewritten.txt"
-  mkfs.ext4 -q -F "$@" -d "$T/src-$name" "$img" 256M || fail "mkfs $name"
+  "$mkfs" -q -F "$@" -d "$T/src-$name" "$img" 256M || fail "mkfs $name"
   mount -o "loop,$opts" "$img" "$mnt" || fail "mount $name"
   cleanup_fn "umount '$mnt' 2>/dev/null"
   sync                                           # the base is checkpointed
   for attempt in 1 2 3 4 5; do
+    # A directory committed (syncfs), then removed: its block is freed
+    # with a revoke record (not with data=journal: no revokes there).
+    mkdir "$mnt/gone$attempt"; echo x > "$mnt/gone$attempt/x"; sync -f "$mnt"
+    rm -r "$mnt/gone$attempt"
     mkdir -p "$mnt/new$attempt/deep"
     printf '%s' "$eicar" > "$mnt/new$attempt/deep/eicar$attempt.com"
     for i in $(seq 1 30); do echo "journal-only $attempt $i" > "$mnt/new$attempt/n$i"; done
@@ -128,6 +133,10 @@ offline_case () {
   grep "^journal" "$T/$name-dump.txt" >&2
   grep -q "^journal	.*	1	[1-9][0-9]*	.*journal replayed" "$T/$name-dump.txt" ||
     fail "$name: no complete replay reported"
+  if [ "$name" != datajournal ]; then
+    grep -q "^journal	.* [1-9][0-9]* revoke record" "$T/$name-dump.txt" ||
+      fail "$name: no revoke record replayed"
+  fi
   fsmap_hashes "$T/$name-copy.img" "$T/$name-fsmap.txt"
   grep -v ' /lost+found' "$T/truth-$name.txt" > "$T/truth-$name.cmp"
   diff "$T/$name-fsmap.txt" "$T/truth-$name.cmp" ||
@@ -162,8 +171,11 @@ PY
   echo "offline case $name: ok"
 }
 
-offline_case "commit=1" ordered -b 4096
-offline_case "data=journal,commit=1" datajournal -b 1024 -J size=16
+offline_case "commit=1" ordered mkfs.ext4 -b 4096
+offline_case "data=journal,commit=1" datajournal mkfs.ext4 -b 1024 -J size=16
+# ext3: no journal features (8-byte tags, 4-byte revoke records, no
+# checksums), the journal inode mapped by indirect blocks.
+offline_case "commit=1" ext3 mkfs.ext3 -b 4096
 
 # ---- Journals that are not replayed: today's view, the reason said ----
 # A damaged journal superblock (checksum): the copy opens, un-replayed.
