@@ -4,7 +4,7 @@
  * UTF-8, names that spell records) come back byte for byte; a truncated
  * listing, a missing or lying end record, bad hex, NUL bytes and
  * oversized lines are refused as a whole; oversized sizes or extent counts
- * skip only that file; pre-1970 times are kept.
+ * skip only that file; pre-1970 times are kept; modes are octal.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -208,6 +208,30 @@ malformed_paths (void **state)
                                  40, &g), -1);
 }
 
+/* The walker prints st_mode in octal (%o): 100644 is a regular 0644 file,
+ * not decimal 100644 (which gave 04324); a digit 8 is not octal. */
+static void
+modes_are_octal (void **state)
+{
+  struct got g;
+
+  (void) state;
+  assert_int_equal (parse ("F 7 10 100644 1000 1001 1 0 1 0 1 1 2f61\nE 0 4096 4096 1\n"
+                           "F 8 10 100755 0 0 1 0 1 0 1 1 2f62\nE 0 8192 4096 1\n"
+                           "F 9 10 104750 0 0 1 0 1 0 1 1 2f63\nE 0 12288 4096 1\n"
+                           "Z 3 0\n", &g), 0);
+  assert_int_equal (g.nfiles, 3);
+  assert_int_equal (g.files[0]->mode, 0644);
+  assert_int_equal (g.files[0]->uid, 1000);
+  assert_int_equal (g.files[0]->gid, 1001);
+  assert_int_equal (g.files[1]->mode, 0755);
+  assert_int_equal (g.files[2]->mode, 04750);       /* setuid kept, type dropped */
+  got_free (&g);
+  assert_int_equal (parse ("F 7 10 100648 0 0 1 0 1 0 1 1 2f61\nE 0 0 4096 1\n"
+                           "Z 1 0\n", &g), -1);
+  assert_int_equal (g.nfiles, 0);
+}
+
 static void
 oversized_fields (void **state)
 {
@@ -302,6 +326,7 @@ main (void)
     cmocka_unit_test (end_record_required),
     cmocka_unit_test (truncated_listings),
     cmocka_unit_test (malformed_paths),
+    cmocka_unit_test (modes_are_octal),
     cmocka_unit_test (oversized_fields),
     cmocka_unit_test (per_file_problems),
   };
