@@ -14,9 +14,12 @@
  * event larger than the whole byte cap is dropped itself); the connection
  * stays up, since QEMU's events are small and a waiter that misses one
  * times out with an error anyway.  ov_qmp_events_dropped counts the drops.
- * So a hostile peer can make us hold at most one message being parsed
- * (OV_QMP_MAX_MESSAGE) plus the queue (OV_QMP_MAX_EVENT_BYTES of text; the
- * parsed objects take a small multiple of that).
+ * QEMU's events are a few hundred bytes, so the count binds first for a
+ * real VM; the byte cap is for a hostile peer.  Memory: json-c objects
+ * take up to ~36x their text for tiny values (measured, json-c 0.16:
+ * 1 MiB of "[0,0,...]" parses into 36 MiB, 64 MiB into 2.3 GiB), so a
+ * hostile peer can make us hold one message being parsed (up to
+ * OV_QMP_MAX_MESSAGE of text, ~2.3 GiB parsed) plus the queue (~36 MiB).
  *
  * Deadlines: every call has one (ov_qmp_set_timeout, default 30 s) over
  * the whole call (connect, greeting, each command): a VM that is stopped,
@@ -51,7 +54,7 @@
 #define OV_QMP_MAX_MESSAGE (64u << 20)
 #define OV_QMP_MAX_DEPTH 256
 #define OV_QMP_MAX_EVENTS 256
-#define OV_QMP_MAX_EVENT_BYTES (8u << 20)
+#define OV_QMP_MAX_EVENT_BYTES (1u << 20)
 
 struct ov_qmp;
 

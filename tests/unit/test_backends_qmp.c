@@ -437,7 +437,7 @@ messages_over_the_size_bound_are_refused (void **state)
 
 #define COUNT_FLOOD (OV_QMP_MAX_EVENTS + 44)
 #define BYTES_FLOOD 12
-#define PAD_BYTES (1u << 20)
+#define PAD_BYTES (OV_QMP_MAX_EVENT_BYTES / 8)
 static size_t padded_event_bytes;     /* set by the peer before replying */
 
 static void
