@@ -15,6 +15,11 @@
 #     it wrote it, and polls (and merges) go on
 #   - SIGKILL at every new fault point (rotation, merge) and at the poll's
 #     own: the chain stays valid, the next poll covers every write
+#   - a quiet poll (nothing written) rotates nothing; remove works
+#   - a second VM on the same base with --max-chain 2: the base is still
+#     scanned once; while the VM's original node is its lowest layer the
+#     chain keeps 3 own layers and the poll says why; after the VM's
+#     restart the layers merge down to 2
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/../lib/guest.sh"
 source "$(dirname "$0")/../lib/live.sh"
@@ -40,11 +45,12 @@ grep -q "not this image" "$T/err" || fail "wrong image: $(cat "$T/err")"
   --qmp "$D/qmp.sock" --node fmt0 || fail "add"
 
 # One round: seeded writes through the kernel, flushed home, ground truth.
-round () {    # SEED OPS TAG
-  python3 "$FLEET_WORKLOAD" snapshot --root "$T/mnt" --out "$T/before-$3.json"
-  python3 "$FLEET_WORKLOAD" run --seed "$1" --root "$T/mnt" --ops "$2" >/dev/null
-  fleet_live_settle "$T/mnt"
-  python3 "$FLEET_WORKLOAD" snapshot --root "$T/mnt" --out "$T/after-$3.json"
+round () {    # SEED OPS TAG [MNT]
+  local m=${4:-$T/mnt}
+  python3 "$FLEET_WORKLOAD" snapshot --root "$m" --out "$T/before-$3.json"
+  python3 "$FLEET_WORKLOAD" run --seed "$1" --root "$m" --ops "$2" >/dev/null
+  fleet_live_settle "$m"
+  python3 "$FLEET_WORKLOAD" snapshot --root "$m" --out "$T/after-$3.json"
   python3 "$FLEET_WORKLOAD" diff "$T/before-$3.json" "$T/after-$3.json" \
     --out "$T/truth-$3.json" >/dev/null
 }
@@ -196,4 +202,39 @@ expect_eq "$(ls "$T" | grep -c '^vm.qcow2.layer-')" "$layers_before" "a quiet po
 [ ! -s "$T/remove.err" ] || fail "remove warned: $(cat "$T/remove.err")"
 guest_stop "$T/mnt" || fail "final guest_stop"
 fleet_live_chain_ok "$T/vm.qcow2" $MAX "final"
+
+# ---- a second VM on the same base, --max-chain 2 ----
+# Its original node is known to QEMU as TOP until it restarts, so the
+# lowest pair cannot be merged while it runs: 3 own layers, said.
+mkdir -p "$T/mnt2"
+qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 "$T/vm2.qcow2"
+guest_start "$T/vm2.qcow2" "$T/mnt2" ext4 || fail "guest_start vm2"
+D2=$(_guest_dir_of "$T/mnt2")
+"${O[@]}" add vm2 --image "$T/vm2.qcow2" --tracker layers --max-chain 2 \
+  --qmp "$D2/qmp.sock" --node fmt0 > /dev/null || fail "add vm2"
+P2=(poll vm2 --json --test-signatures)
+for k in 1 2 3; do
+  round $((300 + k)) 30 "vm2-$k" "$T/mnt2"
+  "${O[@]}" "${P2[@]}" > "$T/poll-vm2-$k.json" 2> "$T/poll-vm2-$k.err" ||
+    fail "vm2 poll $k: $(cat "$T/poll-vm2-$k.err")"
+  recall "vm2-$k" "$T/poll-vm2-$k.json"
+  fleet_live_chain_ok "$T/vm2.qcow2" 3 "vm2 poll $k"
+  fleet_live_no_strays "$T/mnt2" "vm2 poll $k"
+done
+expect_eq "$(fleet_live_own_layers "$T/vm2.qcow2")" 3 "vm2: own layers while its original node is the lowest"
+grep -q "kept while the VM runs" "$T/poll-vm2-3.err" || fail "vm2: the deferred merge was not said: $(cat "$T/poll-vm2-3.err")"
+expect_eq "$(fleet_db "select count(*) from polls p join disks d on d.id = p.disk_id where d.tracker = 'base'")" 1 \
+  "the base scanned once for both VMs"
+guest_stop "$T/mnt2" || fail "guest_stop vm2"
+guest_start "$T/vm2.qcow2" "$T/mnt2" ext4 || fail "restart vm2"
+D2=$(_guest_dir_of "$T/mnt2")
+sqlite3 "$T/state.db" "update disks set qmp_socket = '$D2/qmp.sock' where name = 'vm2'"
+round 310 30 "vm2-re" "$T/mnt2"
+"${O[@]}" "${P2[@]}" > "$T/poll-vm2-re.json" 2> "$T/poll-vm2-re.err" ||
+  fail "vm2 poll after restart: $(cat "$T/poll-vm2-re.err")"
+recall "vm2-re" "$T/poll-vm2-re.json"
+expect_eq "$(fleet_live_own_layers "$T/vm2.qcow2")" 2 "vm2: merged to --max-chain 2 after its restart"
+fleet_live_no_strays "$T/mnt2" "vm2 after restart"
+guest_stop "$T/mnt2" || fail "final guest_stop vm2"
+fleet_live_chain_ok "$T/vm2.qcow2" 2 "vm2 final"
 echo PASS
