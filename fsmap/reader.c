@@ -83,8 +83,7 @@ ov_file_pread (struct ov_fsmap *map, struct ov_disk *disk,
 {
   unsigned char *out = buf;
   size_t done = 0, i;
-  const struct ov_ext_journal *journal = f->fs->priv
-    ? ov_ext_journal_of (f->fs) : NULL;
+  const struct ov_ext_journal *journal = ov_ext_journal_of (f->fs);
 
   if (offset >= f->size || count == 0)
     return 0;
