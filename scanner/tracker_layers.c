@@ -31,9 +31,10 @@
  *   abort         drop the new TOP's successor bitmap; an uncommitted
  *                 frozen layer stays uncovered, so the next poll reads it
  * the bitmap path (scanner/tracker_layers_bitmap.c): the offline bitmap
- *   tracker's steps on TOP (backends/tracker.h): successor ovscan-<g+1> in
- *   TOP, read the recorded bitmap's dirty extents from TOP, after the
- *   commit drop the recorded one.  Nothing rotates, generation stays N.
+ *   tracker's steps on TOP (backends/tracker.h): quiet when the recorded
+ *   bitmap is empty (measured in prepare), successor ovscan-<g+1> in TOP,
+ *   read the recorded bitmap's dirty extents from TOP, after the commit
+ *   drop the recorded one.  Nothing rotates, generation stays N.
  *
  * A kill anywhere leaves TOP valid (rotate.c) and every write either in a
  * layer numbered > N, in TOP's allocation, or (bitmap path) in the

@@ -4,7 +4,8 @@
 # qcow2 overlay over a real ext4 base, changed through the kernel
 # (qemu-storage-daemon + nbdfuse + loop mount, tests/lib/fleet.sh); every
 # poll's recall is 100% against content-hash ground truth.  Asserts:
-#   - add --bitmap creates ovscan-1 in TOP and records it;
+#   - add --bitmap creates ovscan-1 in TOP and records it; refused without
+#     --tracker layers and for an overlay that cannot hold bitmaps (qcow2 v2);
 #   - the first poll takes the layers path (the bitmap does not cover the
 #     overlay's older writes) and says why, rotates, arms ovscan-2 in the
 #     new TOP, drops the dead ovscan-1 from the frozen layer;
@@ -79,6 +80,11 @@ expect_eq "$(bitmaps_of "$T/vm.qcow2")" "ovscan-1" "add --bitmap: ovscan-1 in TO
 expect_eq "$(disk_col vm bitmap)" "ovscan-1" "add --bitmap: recorded"
 "${O[@]}" add x --image "$T/vm.qcow2" --bitmap 2> "$T/err" && fail "--bitmap without --tracker layers accepted"
 grep -q -- "--bitmap is for" "$T/err" || fail "--bitmap misuse message: $(cat "$T/err")"
+qemu-img create -q -f qcow2 -o compat=0.10 -b base.qcow2 -F qcow2 "$T/v2.qcow2"
+"${O[@]}" add v2 --image "$T/v2.qcow2" --tracker layers --bitmap 2> "$T/err" &&
+  fail "a qcow2 v2 overlay (no bitmaps) accepted --bitmap"
+grep -q "Cannot store dirty bitmaps in qcow2 v2" "$T/err" || fail "qcow2 v2 message: $(cat "$T/err")"
+expect_eq "$(fleet_db "select count(*) from disks where name = 'v2'")" 0 "qcow2 v2: not registered"
 
 # --- first poll: layers path, a fresh bitmap in the new TOP -----------------
 fleet_change "$T/vm.qcow2" "$T/mnt" 11 30 r1 || fail "r1 writes"
