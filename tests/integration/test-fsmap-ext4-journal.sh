@@ -19,6 +19,7 @@
 #   - `ovscan scan` lists the same paths and sizes, finds the EICAR whose
 #     inode and directory entry exist only in the journal, and the rewritten
 #     file whose new content (EICAR) is only in the journal (data=journal).
+# A partitioned disk (ext4 in p1 at 1 MiB): replayed the same way.
 # Journals not replayed (a damaged journal superblock, an external journal
 # device): the filesystem is read as on the disk and the reason is given.
 # Part B, live polls over QMP (qemu-storage-daemon + kernel ext4): full
@@ -176,6 +177,42 @@ offline_case "data=journal,commit=1" datajournal mkfs.ext4 -b 1024 -J size=16
 # ext3: no journal features (8-byte tags, 4-byte revoke records, no
 # checksums), the journal inode mapped by indirect blocks.
 offline_case "commit=1" ext3 mkfs.ext3 -b 4096
+
+# ---- A partitioned disk: the journal of p1 (at 1 MiB) replayed ----
+partition_case () {
+truncate -s 300M "$T/pdisk.img"
+printf 'label: dos\nstart=2048, size=409600, type=83\n' | sfdisk -q "$T/pdisk.img" || fail "sfdisk"
+ploop=$(losetup -f --show -o 1048576 --sizelimit 209715200 "$T/pdisk.img") || fail "losetup p1"
+cleanup_fn "losetup -d $ploop 2>/dev/null"
+mkfs.ext4 -q -F -b 4096 "$ploop" || fail "mkfs p1"
+mkdir -p "$T/mnt-p1"
+mount "$ploop" "$T/mnt-p1" || fail "mount p1"
+sync
+for attempt in 1 2 3 4 5; do
+  mkdir "$T/mnt-p1/new$attempt"
+  for i in $(seq 1 20); do echo "p1 $attempt $i" > "$T/mnt-p1/new$attempt/f$i"; done
+  sync "$T/mnt-p1/new$attempt"/f*
+  cp --sparse=always "$T/pdisk.img" "$T/pdisk-copy.img"
+  dd if="$T/pdisk-copy.img" of="$T/p1-stale.img" bs=1M skip=1 count=200 status=none
+  debugfs -R "ls /new$attempt" "$T/p1-stale.img" 2>&1 | grep -q "not found" && break
+  echo "p1: attempt $attempt: already written back; again" >&2
+done
+umount "$T/mnt-p1"
+debugfs -R "ls /new$attempt" "$T/p1-stale.img" 2>&1 | grep -q "not found" ||
+  fail "p1: could not produce a copy with journal-only changes"
+cp --sparse=always "$T/p1-stale.img" "$T/p1-fixed.img"
+rc=0; e2fsck -fy "$T/p1-fixed.img" > /dev/null 2>&1 || rc=$?
+[ $rc -le 1 ] || fail "p1: e2fsck ($rc)"
+mkdir -p "$T/truth-p1"
+debugfs -R "rdump / $T/truth-p1" "$T/p1-fixed.img" > /dev/null 2>&1
+tree_hashes "$T/truth-p1" | grep -v ' /lost+found' | sed 's#  /#  p1:/#' > "$T/truth-p1.txt"
+fsmap_hashes "$T/pdisk-copy.img" "$T/p1-fsmap.txt"
+grep -q "new$attempt/f20\$" "$T/truth-p1.txt" || fail "p1: truth lacks the new files"
+diff "$T/p1-fsmap.txt" "$T/truth-p1.txt" || fail "p1: fsmap differs from the replayed partition"
+echo "partitioned disk: ok"
+}
+if sfdisk --version > /dev/null 2>&1; then partition_case
+else echo "SKIP the partitioned case: no sfdisk" >&2; fi
 
 # ---- Journals that are not replayed: today's view, the reason said ----
 # A damaged journal superblock (checksum): the copy opens, un-replayed.
