@@ -188,8 +188,8 @@ ov_cmd_add (int argc, char **argv)
     }
   }
   /* --tracker layers of a running VM takes both (cli/fleet_live.c). */
-  live_layers = live.qmp && image && strcmp (tracker, "layers") == 0;
-  if (optind != argc - 1 ||
+  live_layers = live.qmp && strcmp (tracker, "layers") == 0;
+  if (optind != argc - 1 || (live_layers && image == NULL) ||
       (!live_layers && (image == NULL) == (live.qmp == NULL))) {
     ov_cli_error ("add: expected NAME and either --image FILE or --qmp SOCKET "
                   "(both with --tracker layers)");

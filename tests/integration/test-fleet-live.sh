@@ -3,7 +3,8 @@
 # block layer and QMP of a VM) runs the overlay over a real base, exported
 # to the kernel, which mounts it; ovscan rotates and merges its layers over
 # QMP while it runs:
-#   - add --tracker layers --qmp refuses an image the VM does not run on
+#   - add --tracker layers --qmp refuses an image the VM does not run on,
+#     and no image at all
 #   - rounds of seeded kernel writes between polls: recall 100% per poll
 #     (content-hash ground truth), the base scanned once
 #   - after every poll: TOP is still the top of a chain qemu-img opens, at
@@ -41,6 +42,10 @@ if "${O[@]}" add vm --image "$T/base.qcow2" --tracker layers --qmp "$D/qmp.sock"
   fail "add accepted an image the VM does not run on"
 fi
 grep -q "not this image" "$T/err" || fail "wrong image: $(cat "$T/err")"
+if "${O[@]}" add vm --tracker layers --qmp "$D/qmp.sock" --node fmt0 2> "$T/err"; then
+  fail "add --tracker layers --qmp accepted without --image"
+fi
+grep -q "both with --tracker layers" "$T/err" || fail "no image: $(cat "$T/err")"
 "${O[@]}" add vm --image "$T/vm.qcow2" --tracker layers --max-chain $MAX \
   --qmp "$D/qmp.sock" --node fmt0 || fail "add"
 
