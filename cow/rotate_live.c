@@ -23,7 +23,7 @@
  *                restarted from its configuration would not see the writes
  *                since step 4: if the VM was restarted meanwhile (QEMU's top
  *                is not ours) and TOP.ovscan-new holds data, it is kept as
- *                TOP.ovscan-orphan and said, never deleted.
+ *                TOP.ovscan-orphan-TIME and said, never deleted.
  * A block-commit job a killed merge left is waited for (then the merged
  * layer, which no header names any more, is unlinked by cow/rotate.c's
  * recovery), and every ovscan-TAG-* node nothing uses is deleted.
@@ -174,7 +174,8 @@ recover_temp_top (struct ov_cow_live *lv, const char *tmp, char **note)
     return -1;
   if (data) {                    /* written once, then the VM restarted */
     CLEANUP_FREE char *orphan = NULL;
-    if (asprintf (&orphan, "%s.ovscan-orphan", lv->top) == -1) {
+    if (asprintf (&orphan, "%s.ovscan-orphan-%lld", lv->top,
+                  (long long) time (NULL)) == -1) {
       ov_error ("out of memory");
       return -1;
     }

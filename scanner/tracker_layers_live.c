@@ -93,7 +93,11 @@ ll_prepare (struct ov_tracker_run *run)
   ov_cow_qchain_free (&qc);
   ret = 0;
  out:
-  free (note);                   /* the orphan stays on disk, documented */
+  if (note && ret == 0 && run->note == NULL) {
+    run->note = note;            /* the poll row's reason says it */
+    note = NULL;
+  }
+  free (note);
   if (ret == -1)
     ov_error_prefix ("%s", disk->name);
   disconnect (l);

@@ -18,7 +18,8 @@
 #     own: the chain stays valid, the next poll covers every write
 #   - killed between blockdev-snapshot and the rename, then the VM killed
 #     and restarted from TOP: the new top's writes are kept as
-#     TOP.ovscan-orphan, the next poll reads every write of the round
+#     TOP.ovscan-orphan-TIME (the poll's reason says so), the next poll
+#     reads every write of the round
 #   - a quiet poll (nothing written) rotates nothing; remove works
 #   - a second VM on the same base with --max-chain 2: the base is still
 #     scanned once; while the VM's original node is its lowest layer the
@@ -184,10 +185,13 @@ D=$(_guest_dir_of "$T/mnt")
 sqlite3 "$T/state.db" "update disks set qmp_socket = '$D/qmp.sock' where name = 'vm'"
 "${O[@]}" "${P[@]}" > "$T/poll-orphan.json" 2> "$T/poll-orphan.err" ||
   fail "poll after the restart: $(cat "$T/poll-orphan.err")"
-[ -s "$T/vm.qcow2.ovscan-orphan" ] || fail "the unfinished top was not kept as an orphan"
+orphan=$(ls "$T"/vm.qcow2.ovscan-orphan-* 2>/dev/null)
+[ -n "$orphan" ] && [ -s "$orphan" ] || fail "the unfinished top was not kept as an orphan"
+fleet_poll_json "$T/poll-orphan.json" reason | grep -q "ovscan-orphan" ||
+  fail "the poll did not say why: $(head -c 600 "$T/poll-orphan.json")"
 recall orphan "$T/poll-orphan.json"
 after_poll_ok "after the orphan"
-rm -f "$T/vm.qcow2.ovscan-orphan"
+rm -f "$orphan"
 
 # ---- the VM restarted from the files on disk ----
 python3 "$FLEET_WORKLOAD" snapshot --root "$T/mnt" --out "$T/before-restart.json"
