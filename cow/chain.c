@@ -29,6 +29,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/quote.h"
+#include "cow/internal.h"
 
 int
 ov_cow_stat_path (const char *path, struct ov_cow_stat *out)
@@ -192,8 +193,9 @@ append_layer (struct ov_cow_chain *c, const char *path, const char *format,
 }
 
 /* qemu-img info -U (force-share) of an image a running VM holds. */
-static int
-info_shared (const char *image, const char *format, struct ov_image_info *info)
+int
+ov_cow_info_shared (const char *image, const char *format,
+                    struct ov_image_info *info)
 {
   const char *args[] = { "info", "-U", "-f", format, "--output=json", "--",
                          image, NULL };
@@ -262,7 +264,7 @@ discover (const char *top, struct ov_cow_chain *c, bool shared)
     }
     if (check_new_layer (c, top, path, &sb, &number) == -1)
       goto out;
-    if ((shared ? info_shared (path, format, &info)
+    if ((shared ? ov_cow_info_shared (path, format, &info)
          : ov_qemu_img_info (path, format, &info)) == -1)
       goto out;
     if (info.corrupt) {

@@ -17,6 +17,11 @@ char *ov_cow_temp_top (const char *top);
 /* qemu-img ARGS on IMAGE (named in the message), status 0 or an error
  * (a lock failure says the image is in use). */
 int ov_cow_qemu_img (const char *image, const char *const *args);
+/* `qemu-img info -U -f FORMAT` of IMAGE (force-share: a running VM may
+ * hold it), parsed (chain.c). */
+struct ov_image_info;
+int ov_cow_info_shared (const char *image, const char *format,
+                        struct ov_image_info *info);
 /* ov_cow_recover with the chain read by force-share (SHARED: a running
  * VM holds the images) or not. */
 int ov_cow_recover_files (const char *top, bool shared, bool *changed);

@@ -59,28 +59,6 @@ str_obj (const char *k1, const char *v1, const char *k2, const char *v2)
   return o;
 }
 
-/* The header of TMP (force-share: QEMU may hold it). */
-static int
-info_of (const char *path, struct ov_image_info *info)
-{
-  const char *args[] = { "info", "-U", "-f", "qcow2", "--output=json", "--",
-                         path, NULL };
-  struct ov_qemu_img_result r;
-  int ret = -1;
-
-  memset (info, 0, sizeof *info);
-  if (ov_qemu_img_run (args, 0, &r) == -1)
-    return -1;
-  if (r.status == 0)
-    ret = ov_image_info_parse (r.out, r.out_len, path, info);
-  else {
-    CLEANUP_FREE char *q = ov_quote_path (r.err ? r.err : "");
-    ov_error ("%s: qemu-img info -U failed: %s", path, q ? q : "");
-  }
-  ov_qemu_img_result_free (&r);
-  return ret;
-}
-
 /* Does PATH hold any cluster of its own (qemu-img map, depth 0)? */
 static int
 holds_data (const char *path, bool *data)
@@ -142,7 +120,7 @@ recover_temp_top (struct ov_cow_live *lv, const char *tmp, char **note)
 
   if (access (tmp, F_OK) == -1)
     return 0;
-  if (info_of (tmp, &info) == -1)
+  if (ov_cow_info_shared (tmp, "qcow2", &info) == -1)
     return -1;
   m = -1;
   if (info.backing_filename && strncmp (info.backing_filename, "./", 2) == 0) {
