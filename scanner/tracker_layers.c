@@ -166,33 +166,17 @@ layers_open_view (struct ov_tracker_run *run, bool full)
   return ov_disk_open (l->frozen, &o);
 }
 
-struct dirty_ctx {
-  ov_extents *dirty;
-  uint32_t below;                /* depths 1 .. below-1 are dirty */
-};
-
-static int
-add_uncovered (void *opaque, uint64_t offset, uint64_t length, uint32_t depth)
-{
-  struct dirty_ctx *d = opaque;
-  if (depth >= 1 && depth < d->below)
-    return ov_extents_add (d->dirty, offset, length);
-  return 0;
-}
-
 static int
 layers_read_dirty (struct ov_tracker_run *run, struct ov_disk *view,
                    ov_extents *dirty)
 {
   struct layers_run *l = run->priv;
-  struct dirty_ctx d = { .dirty = dirty };
 
   if (l->path == OV_LAYERS_PATH_BITMAP)
     return ov_bitmap_read_dirty (view, l->bpoll.frozen, dirty);
   /* The view is the old TOP (depth 1) over the rest of prepare's chain. */
-  d.below = ov_cow_uncovered_below (&l->chain, run->disk->generation);
-  if (ov_disk_block_status (view, "qemu:allocation-depth", 0,
-                            ov_disk_size (view), add_uncovered, &d) == -1) {
+  if (ov_cow_read_uncovered (view, &l->chain, run->disk->generation,
+                             dirty) == -1) {
     ov_error_prefix ("%s", run->disk->name);
     return -1;
   }

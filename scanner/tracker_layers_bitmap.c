@@ -39,20 +39,6 @@
 
 #include "common/error.h"
 
-struct depth_sum {
-  uint32_t below;                /* depths 1 .. below-1 count */
-  uint64_t bytes;
-};
-
-static int
-sum_uncovered (void *opaque, uint64_t offset, uint64_t length, uint32_t depth)
-{
-  struct depth_sum *s = opaque;
-  if (depth >= 1 && depth < s->below)
-    s->bytes += length;          /* extents are clipped to the disk: no overflow */
-  return 0;
-}
-
 /* Both paths' bytes, through one qemu-nbd of TOP. */
 static int
 measure (struct ov_tracker_run *run, struct layers_run *l)
@@ -60,10 +46,7 @@ measure (struct ov_tracker_run *run, struct layers_run *l)
   struct ov_disk_options o = {
     .format = "qcow2", .bitmap = l->bpoll.frozen, .allocation_depth = true,
   };
-  struct depth_sum sum = {
-    .below = ov_cow_uncovered_below (&l->chain, run->disk->generation),
-  };
-  ov_extents dirty = VECTOR_INIT;
+  ov_extents dirty = VECTOR_INIT, allocated = VECTOR_INIT;
   struct ov_disk *d;
   int r = 0;
 
@@ -73,15 +56,15 @@ measure (struct ov_tracker_run *run, struct layers_run *l)
   if (l->measured_size > 0)
     r = ov_bitmap_read_dirty (d, l->bpoll.frozen, &dirty);
   if (r == 0 && l->measured_size > 0)
-    r = ov_disk_block_status (d, "qemu:allocation-depth", 0, l->measured_size,
-                              sum_uncovered, &sum);
+    r = ov_cow_read_uncovered (d, &l->chain, run->disk->generation, &allocated);
   ov_disk_close (d);
   if (r == 0) {
     l->bitmap_bytes = ov_extents_total (&dirty);
-    l->layers_bytes = sum.bytes;
+    l->layers_bytes = ov_extents_total (&allocated);
     l->measured = true;
   }
   ov_extents_reset (&dirty);
+  ov_extents_reset (&allocated);
   return r;
 }
 
