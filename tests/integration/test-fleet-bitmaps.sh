@@ -11,7 +11,8 @@
 #     new TOP, drops the dead ovscan-1 from the frozen layer;
 #   - later polls take the bitmap path: poll record 'bitmap', no rotation
 #     (no new layer file, generation unchanged), the bitmap rolls to the
-#     next generation, a poll without writes is quiet;
+#     next generation, a poll without writes is quiet, --full takes the
+#     bitmap path too (full read, nothing rotated);
 #   - bitmap removed (qemu-img bitmap --remove), or left in-use by a writer
 #     killed -9: the layers path, its reason in the poll record and the
 #     --json line, a fresh bitmap armed in the new TOP, and the poll after
@@ -117,36 +118,42 @@ expect_eq "$(fleet_poll_json "$T/quiet.json" dirty_bytes)" 0 "quiet poll dirty b
 expect_eq "$(fleet_poll_json "$T/quiet.json" tracker)" bitmap "quiet poll tracker"
 expect_eq "$(bitmaps_of "$T/vm.qcow2")" "ovscan-4" "a quiet poll arms nothing"
 expect_eq "$(layer_count vm)" 1 "a quiet poll rotates nothing"
+# --full with a usable bitmap: the bitmap path too (nothing to rotate).
+"${O[@]}" poll vm --full --json --test-signatures > "$T/full.json" || fail "--full poll"
+expect_eq "$(fleet_poll_json "$T/full.json" tracker)/$(fleet_poll_json "$T/full.json" mode)" \
+  bitmap/full "--full: path and mode"
+expect_eq "$(layer_count vm)" 1 "--full rotates nothing"
+expect_eq "$(bitmaps_of "$T/vm.qcow2")" "ovscan-5" "--full: the bitmap rolled over"
 
 # --- bitmap removed: layers path, then bitmap again -------------------------
-qemu-img bitmap --remove "$T/vm.qcow2" ovscan-4
+qemu-img bitmap --remove "$T/vm.qcow2" ovscan-5
 fleet_change "$T/vm.qcow2" "$T/mnt" 41 30 r4 || fail "r4 writes"
 poll_vm vm r4 layers
 case "$(reason_of r4)" in
-  *"ovscan-4"*"missing"*) ;;
+  *"ovscan-5"*"missing"*) ;;
   *) fail "r4: reason: $(reason_of r4)" ;;
 esac
 "${O[@]}" report dirty vm > "$T/report-r4.txt" || fail "r4: report"
 grep -q "missing" "$T/report-r4.txt" || fail "r4: report does not say why: $(head -1 "$T/report-r4.txt")"
 expect_eq "$(disk_col vm generation)" 2 "r4: rotated, layer 2 covered"
 expect_eq "$(layer_count vm)" 1 "r4: merged back to --max-chain 2"
-expect_eq "$(bitmaps_of "$T/vm.qcow2")" "ovscan-5" "r4: fresh bitmap in the new TOP"
+expect_eq "$(bitmaps_of "$T/vm.qcow2")" "ovscan-6" "r4: fresh bitmap in the new TOP"
 chain_ok vm r4
 fleet_change "$T/vm.qcow2" "$T/mnt" 51 30 r5 || fail "r5 writes"
 poll_vm vm r5 bitmap
 
 # --- bitmap left in-use by a killed writer: layers path ---------------------
 killed_writer "$T/vm.qcow2" 61 30 r6 || fail "r6 writes"
-case "$(guest_bitmap_flags "$T/vm.qcow2" ovscan-6)" in
+case "$(guest_bitmap_flags "$T/vm.qcow2" ovscan-7)" in
   *in-use*) ;;
-  *) fail "r6: the killed writer left ovscan-6 consistent" ;;
+  *) fail "r6: the killed writer left ovscan-7 consistent" ;;
 esac
 poll_vm vm r6 layers
 case "$(reason_of r6)" in
   *"inconsistent"*) ;;
   *) fail "r6: reason: $(reason_of r6)" ;;
 esac
-expect_eq "$(bitmaps_of "$T/vm.qcow2")" "ovscan-7" "r6: fresh bitmap in the new TOP"
+expect_eq "$(bitmaps_of "$T/vm.qcow2")" "ovscan-8" "r6: fresh bitmap in the new TOP"
 chain_ok vm r6
 fleet_change "$T/vm.qcow2" "$T/mnt" 71 30 r7 || fail "r7 writes"
 poll_vm vm r7 bitmap
