@@ -86,6 +86,13 @@ qemu-img create -q -f qcow2 -o compat=0.10 -b base.qcow2 -F qcow2 "$T/v2.qcow2"
   fail "a qcow2 v2 overlay (no bitmaps) accepted --bitmap"
 grep -q "Cannot store dirty bitmaps in qcow2 v2" "$T/err" || fail "qcow2 v2 message: $(cat "$T/err")"
 expect_eq "$(fleet_db "select count(*) from disks where name = 'v2'")" 0 "qcow2 v2: not registered"
+# The bitmap is made before the fleet row; a refused overlay (no base)
+# keeps no bitmap.
+qemu-img create -q -f qcow2 "$T/nobase.qcow2" 64M
+"${O[@]}" add nobase --image "$T/nobase.qcow2" --tracker layers --bitmap 2> "$T/err" &&
+  fail "an image without a base accepted as a layers disk"
+grep -q "no base image" "$T/err" || fail "no-base message: $(cat "$T/err")"
+expect_eq "$(bitmaps_of "$T/nobase.qcow2")" "" "refused add: its bitmap dropped again"
 
 # --- first poll: layers path, a fresh bitmap in the new TOP -----------------
 fleet_change "$T/vm.qcow2" "$T/mnt" 11 30 r1 || fail "r1 writes"
