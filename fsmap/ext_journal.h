@@ -115,7 +115,8 @@ int ov_ext_journal_patch (const struct ov_ext_journal *j,
                           struct ov_disk *disk, void *buf, size_t len,
                           uint64_t offset);
 
-/* The journal of fs (NULL if none was attached: clean, not ext, …). */
+/* The journal of fs (NULL if none was attached: clean, not ext, …, or fs
+ * is NULL: a file built without a filesystem). */
 const struct ov_ext_journal *ov_ext_journal_of (const struct ov_fs *fs);
 
 /* Add every replayed block's home range (absolute) to a sorted set. */

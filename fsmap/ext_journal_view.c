@@ -55,7 +55,9 @@ ov_ext_journal_free (struct ov_ext_journal *j)
 const struct ov_ext_journal *
 ov_ext_journal_of (const struct ov_fs *fs)
 {
-  const struct ov_fs_tsk *t = fs->priv;
+  /* A file may come without a filesystem (built by a test or a caller
+   * that reads raw runs): then there is no journal to apply. */
+  const struct ov_fs_tsk *t = fs ? fs->priv : NULL;
   return t ? t->journal : NULL;
 }
 
