@@ -592,9 +592,15 @@ ov_rescan_run (struct ov_state *st, const struct ov_rescan_options *o,
 
   memset (out, 0, sizeof *out);
   r.start = ov_monotonic_seconds ();
+  /* Leftover inherited rows are stale rows: the join that gives them
+   * their base's verdict (~0.2-0.5 s for 20 VMs of 82k files) runs only
+   * when something is stale, not on every quiet `poll --all`. */
   if (ov_sigs_version (o->sigs, &version) == -1
-      || inherit_leftovers (&r, version) == -1
       || ov_coverage_stale_count (st, version, &out->stale_before, &bytes) == -1)
+    goto out;
+  if (out->stale_before > 0
+      && (inherit_leftovers (&r, version) == -1
+          || ov_coverage_stale_count (st, version, &out->stale_before, &bytes) == -1))
     goto out;
   if (out->stale_before == 0) {
     ret = 0;
