@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "tests/fuzz/jbd2_build.h"
+#include "tests/fuzz/replay_files.h"
 
 int fuzz_ext_journal_count (const uint8_t *data, size_t size);
 
@@ -64,34 +65,11 @@ seed_crafted (int which, size_t *len)
 static uint8_t *
 seed_kernel (const char *dir, size_t *len)
 {
-  char path[4096];
-  uint8_t *buf = malloc (1 << 20), *in;
   size_t n;
-  FILE *fp;
-
-  snprintf (path, sizeof path, "%s/ext4-journal.bin", dir);
-  if (buf == NULL || (fp = fopen (path, "rb")) == NULL) {
-    perror (path);
-    exit (1);
-  }
-  n = fread (buf, 1, 1 << 20, fp);
-  fclose (fp);
-  in = with_header (4, 1024, 16384, buf, n, len);
+  uint8_t *buf = replay_slurp (dir, "ext4-journal.bin", &n);
+  uint8_t *in = with_header (4, 1024, 16384, buf, n, len);
   free (buf);
   return in;
-}
-
-static int
-write_file (const char *dir, const char *name, const uint8_t *d, size_t n)
-{
-  char path[4096];
-  FILE *fp;
-  snprintf (path, sizeof path, "%s/%s", dir, name);
-  if ((fp = fopen (path, "wb")) == NULL || fwrite (d, 1, n, fp) != n) {
-    perror (path);
-    return 1;
-  }
-  return fclose (fp) != 0;
 }
 
 static void
@@ -121,9 +99,9 @@ main (int argc, char **argv)
   seed[1] = seed_crafted (1, &len[1]);
   seed[2] = seed_kernel (argv[2], &len[2]);
   if (argc == 4) {
-    int r = write_file (argv[3], "jbd2-plain", seed[0], len[0])
-      || write_file (argv[3], "jbd2-csum3-wrap", seed[1], len[1])
-      || write_file (argv[3], "jbd2-kernel", seed[2], len[2]);
+    int r = replay_write_file (argv[3], "jbd2-plain", seed[0], len[0])
+      || replay_write_file (argv[3], "jbd2-csum3-wrap", seed[1], len[1])
+      || replay_write_file (argv[3], "jbd2-kernel", seed[2], len[2]);
     for (int m = 0; m < 3; m++)
       free (seed[m]);
     return r;

@@ -12,24 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/fuzz/replay_files.h"
+
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 int fuzz_lvm_count (const uint8_t *data, size_t size);
-
-static uint8_t *
-slurp (const char *dir, const char *name, size_t *len)
-{
-  char path[4096];
-  FILE *fp;
-  uint8_t *buf = malloc (1 << 20);
-  snprintf (path, sizeof path, "%s/%s", dir, name);
-  if (buf == NULL || (fp = fopen (path, "rb")) == NULL) {
-    perror (path);
-    exit (1);
-  }
-  *len = fread (buf, 1, 1 << 20, fp);
-  fclose (fp);
-  return buf;
-}
 
 /* mode byte + (disk size + disk bytes | text) */
 static uint8_t *
@@ -46,19 +32,6 @@ make_input (int mode, const uint8_t *body, size_t blen, size_t *len)
   memcpy (in + hdr, body, blen);
   *len = hdr + blen;
   return in;
-}
-
-static int
-write_file (const char *dir, const char *name, const uint8_t *d, size_t n)
-{
-  char path[4096];
-  FILE *fp;
-  snprintf (path, sizeof path, "%s/%s", dir, name);
-  if ((fp = fopen (path, "wb")) == NULL || fwrite (d, 1, n, fp) != n) {
-    perror (path);
-    return 1;
-  }
-  return fclose (fp) != 0;
 }
 
 static const char syntax_bytes[] = "{}[]=\",#\n\\ -0123456789";
@@ -78,17 +51,17 @@ main (int argc, char **argv)
     return 2;
   }
   dir = argv[2];
-  pvb = slurp (dir, "lvm-pv.bin", &pvlen);
-  txt = slurp (dir, "lvm-metadata.txt", &txtlen);
+  pvb = replay_slurp (dir, "lvm-pv.bin", &pvlen);
+  txt = replay_slurp (dir, "lvm-metadata.txt", &txtlen);
   for (int m = 0; m < 3; m++)
     seed[m] = m == 2 ? make_input (m, txt, txtlen, &len[m])
                      : make_input (m, pvb, pvlen, &len[m]);
   free (pvb);
   free (txt);
   if (argc == 4) {
-    int r = write_file (argv[3], "lvm-disk", seed[0], len[0])
-      || write_file (argv[3], "lvm-disk-fixcrc", seed[1], len[1])
-      || write_file (argv[3], "lvm-text", seed[2], len[2]);
+    int r = replay_write_file (argv[3], "lvm-disk", seed[0], len[0])
+      || replay_write_file (argv[3], "lvm-disk-fixcrc", seed[1], len[1])
+      || replay_write_file (argv[3], "lvm-text", seed[2], len[2]);
     for (int m = 0; m < 3; m++)
       free (seed[m]);
     return r;
