@@ -11,31 +11,13 @@ source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/../lib/guest.sh"
 source "$(dirname "$0")/../lib/live.sh"
 source "$(dirname "$0")/../lib/live_vm.sh"
-requires_root
-requires qemu-system-x86_64 --version
-requires busybox true
-requires cpio --version
-requires modprobe --version
-if ! live_vm_kernel >/dev/null; then
-  echo "SKIP: no kernel with modules in /boot (install linux-image-amd64)" >&2
-  exit 77
-fi
+live_vm_requires
 export OVSCAN_LIVE_DIR="$T/live"
 O=("$OVSCAN" --state "$T/state.db")
 V="$T/vm"
 FILES=40
 
-cat > "$T/init.sh" <<'EOF'
-#!/bin/sh
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-for m in $(cat /modules.order); do insmod "$m" 2>/dev/null; done
-i=0
-while [ ! -b /dev/vda ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-mount -t ext4 /dev/vda /mnt || { echo GUEST-FAIL mount; poweroff -f; }
-mkdir -p /mnt/data
-echo GUEST-READY
+{ live_vm_init_head; cat <<'EOF'; } > "$T/init.sh"
 n=0
 while [ $n -lt __FILES__ ]; do
   dd if=/dev/urandom of=/mnt/data/f$n bs=4k count=16 2>/dev/null

@@ -4,6 +4,13 @@
 # qcow2 on virtio-blk (-blockdev node "disk0", -device id "vd0"), its QMP
 # monitor a unix socket, its serial console a file.
 #
+#   live_vm_requires               exit 77 (skip, saying why) unless root,
+#                                  qemu-system-x86_64, busybox, cpio,
+#                                  modprobe and a kernel with modules
+#   live_vm_init_head              prints the start of a guest /init: mount
+#                                  proc, sys, dev; load the modules; wait
+#                                  for /dev/vda, mount it (ext4) on /mnt;
+#                                  mkdir /mnt/data; echo GUEST-READY
 #   live_vm_kernel                 the newest /boot/vmlinuz-* with modules
 #                                  (prints its path; fails if none)
 #   live_vm_initramfs OUT SCRIPT   OUT (cpio.gz): busybox, the virtio-blk
@@ -15,6 +22,33 @@
 #   live_vm_quit DIR               QMP quit, wait for the process
 # Requires qemu-system-x86_64, busybox (static), cpio, gzip, modprobe.
 # Cost: building the initramfs ~1 s; a TCG boot to /init 10-40 s.
+
+live_vm_requires () {
+  requires_root
+  requires qemu-system-x86_64 --version
+  requires busybox true
+  requires cpio --version
+  requires modprobe --version
+  if ! live_vm_kernel >/dev/null; then
+    echo "SKIP: no kernel with modules in /boot (install linux-image-amd64)" >&2
+    exit 77
+  fi
+}
+
+live_vm_init_head () {
+  cat <<'EOF'
+#!/bin/sh
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in $(cat /modules.order); do insmod "$m" 2>/dev/null; done
+i=0
+while [ ! -b /dev/vda ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+mount -t ext4 /dev/vda /mnt || { echo GUEST-FAIL mount; poweroff -f; }
+mkdir -p /mnt/data
+echo GUEST-READY
+EOF
+}
 
 live_vm_kernel () {
   local k v
