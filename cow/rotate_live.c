@@ -277,22 +277,33 @@ add_nodes (struct ov_cow_live *lv, unsigned n, const char *tmp)
   return 0;
 }
 
+/* An empty top at PATH over BACKING (error messages name IMAGE).  The
+ * rotation and ov_cow_live_top_empty's probe both use it: the quiet check
+ * compares file sizes, so both must be created with the same options. */
+static int
+create_empty_top (const char *image, const char *path, const char *backing,
+                  uint64_t vsize)
+{
+  char size[32];
+  const char *args[] = { "create", "-q", "-f", "qcow2", "-u",
+                         "-o", "extended_l2=on,cluster_size=128k",
+                         "-b", backing, "-F", "qcow2", "--", path, size, NULL };
+
+  snprintf (size, sizeof size, "%" PRIu64, vsize);
+  return ov_cow_qemu_img (image, args);
+}
+
 static int
 create_top (const char *top, const char *tmp, const char *backing,
             uint64_t vsize)
 {
-  char size[32];
   struct stat sb;
-  const char *args[] = { "create", "-q", "-f", "qcow2", "-u",
-                         "-o", "extended_l2=on,cluster_size=128k",
-                         "-b", backing, "-F", "qcow2", "--", tmp, size, NULL };
 
-  snprintf (size, sizeof size, "%" PRIu64, vsize);
   if (stat (top, &sb) == -1) {
     ov_error_errno (errno, "%s", top);
     return -1;
   }
-  if (ov_cow_qemu_img (top, args) == -1)
+  if (create_empty_top (top, tmp, backing, vsize) == -1)
     return -1;
   if (chmod (tmp, sb.st_mode & 07777) == -1 ||
       chown (tmp, sb.st_uid, sb.st_gid) == -1) {
@@ -366,42 +377,25 @@ ov_cow_live_top_empty (struct ov_cow_live *lv, const struct ov_cow_chain *dc)
 {
   CLEANUP_FREE char *probe = NULL;
   CLEANUP_FREE char *want = NULL;
-  unsigned newest = 0;
+  CLEANUP_FREE char *rel = NULL;
+  unsigned newest = ov_cow_newest_number (dc);
   struct stat top_sb, probe_sb;
-  size_t i;
   int r;
 
-  for (i = 1; i < dc->base_index; i++)
-    if (dc->layers[i].number > newest)
-      newest = dc->layers[i].number;
   if (newest == 0)
     return 0;                    /* TOP is not a top ovscan created */
-  if ((want = ov_cow_layer_path (lv->top, newest)) == NULL)
+  if ((want = ov_cow_layer_path (lv->top, newest)) == NULL ||
+      (rel = ov_cow_relative_backing (want)) == NULL)
     return -1;
-  {
-    CLEANUP_FREE char *rel = ov_cow_relative_backing (want);
-    if (rel == NULL)
-      return -1;
-    if (dc->layers[0].backing == NULL || strcmp (dc->layers[0].backing, rel) != 0)
-      return 0;
-  }
+  if (dc->layers[0].backing == NULL || strcmp (dc->layers[0].backing, rel) != 0)
+    return 0;
   if (asprintf (&probe, "%s/ovscan-%s-empty.qcow2", lv->names.dir,
                 lv->names.tag) == -1) {
     probe = NULL;
     ov_error ("out of memory");
     return -1;
   }
-  {
-    char size[32];
-    CLEANUP_FREE char *rel = ov_cow_relative_backing (want);
-    const char *args[] = { "create", "-q", "-f", "qcow2", "-u",
-                           "-o", "extended_l2=on,cluster_size=128k",
-                           "-b", rel, "-F", "qcow2", "--", probe, size, NULL };
-    snprintf (size, sizeof size, "%" PRIu64, dc->layers[0].virtual_size);
-    if (rel == NULL)
-      return -1;
-    r = ov_cow_qemu_img (probe, args);
-  }
+  r = create_empty_top (probe, probe, rel, dc->layers[0].virtual_size);
   if (r == 0 && stat (probe, &probe_sb) == -1) {
     ov_error_errno (errno, "%s", probe);
     r = -1;
