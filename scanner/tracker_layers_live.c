@@ -39,7 +39,6 @@
 
 struct layers_live_run {
   struct ov_cow_live lv;
-  bool lv_open;
   struct ov_cow_chain chain;     /* as found by prepare (before arm) */
   unsigned frozen_number;        /* set by arm */
   char *frozen;
@@ -82,8 +81,7 @@ ll_prepare (struct ov_tracker_run *run)
   }
   run->priv = l;
   run->used = "layers";
-  l->lv.lock_fd = -1;
-  l->lv_open = true;
+  l->lv.lock_fd = -1;              /* until ov_cow_live_open sets it */
   if (ov_cow_live_open (&l->lv, disk->image, disk->qmp_socket, disk->qmp_node,
                         disk->qmp_drive) == -1 ||
       ov_cow_live_recover (&l->lv, &note) == -1 ||
@@ -198,8 +196,7 @@ ll_release (struct ov_tracker_run *run)
 
   if (l == NULL)
     return;
-  if (l->lv_open)
-    ov_cow_live_close (&l->lv);
+  ov_cow_live_close (&l->lv);
   ov_cow_chain_free (&l->chain);
   free (l->frozen);
   free (l);
