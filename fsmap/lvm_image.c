@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/vector.h"
 
 struct lv_img {
   TSK_IMG_INFO img;              /* must be first */
@@ -306,17 +307,12 @@ ov_lvm_translate_ranges (const struct ov_fs *fs, struct ov_run **runs,
 
       if (len > p->length - within)
         len = p->length - within;
-      if (n == cap) {
-        size_t ncap = cap ? 2 * cap : 16;
-        struct ov_run *v = ncap > OV_MAX_RUNS ? NULL
-          : realloc (out, ncap * sizeof *v);
-        if (v == NULL) {
-          free (out);
-          ov_error ("%s: directory blocks: out of memory or too many",
-                    self->label);
-          return -1;
-        }
-        out = v, cap = ncap;
+      if (n == OV_MAX_RUNS
+          || ov_vector_reserve ((void **) &out, &cap, n + 1, sizeof *out) == -1) {
+        free (out);
+        ov_error ("%s: directory blocks: out of memory or more than %u runs",
+                  self->label, OV_MAX_RUNS);
+        return -1;
       }
       out[n++] = (struct ov_run) { .file_offset = 0,
         .disk_offset = p->disk_offset + within, .length = len,
