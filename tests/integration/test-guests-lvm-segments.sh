@@ -138,13 +138,7 @@ for round in 1 2; do
   awk '$1=="seg1" && $2>0 {ok=1} END {exit !ok}' "$T/sync$round" || fail "no write in the second run"
   guest_stop "$T/mnt" || fail guest_stop
   python3 "$WORKLOAD" diff "$T/before$round.json" "$T/after$round.json" --out "$T/truth$round.json"
-  set +e
-  "${O[@]}" poll vm --json --test-signatures > "$T/poll$round.json" 2> "$T/poll$round.err"
-  status=$?
-  set -e
-  cat "$T/poll$round.err"
-  python3 "$WORKLOAD" check --truth "$T/truth$round.json" --poll "$T/poll$round.json" \
-    --prefix vg0/data: || fail "round $round: recall below 100%"
+  lvm_poll_round "$round" vg0/data:
   python3 - "$T/poll$round.json" "$round" <<'PY' || fail "round $round poll record"
 import json, sys
 p = [o for o in map(json.loads, open(sys.argv[1])) if "mode" in o][0]

@@ -75,13 +75,7 @@ mkdir -p "$T/mnt" "$T/lv"
 for round in 1 2; do
   plant=; [ "$round" = 2 ] && plant=tmp/drop/payload.sh
   lvm_write_round "$T/vm.qcow2" "$root_off" $((96 << 20)) ext4 $((round * 23)) 150 "$round" $plant
-  set +e
-  OVSCAN_NO_APPLIANCE=1 "${O[@]}" poll vm --json --test-signatures > "$T/poll$round.json" 2> "$T/poll$round.err"
-  status=$?
-  set -e
-  cat "$T/poll$round.err"
-  python3 "$WORKLOAD" check --truth "$T/truth$round.json" --poll "$T/poll$round.json" \
-    --prefix vg0/root: || fail "round $round: recall below 100%"
+  lvm_poll_round "$round" vg0/root: OVSCAN_NO_APPLIANCE=1
   python3 - "$T/poll$round.json" "$round" <<'PY' || fail "round $round poll record"
 import json, sys
 p = [o for o in map(json.loads, open(sys.argv[1])) if "mode" in o][0]

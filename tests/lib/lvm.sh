@@ -168,3 +168,21 @@ lvm_write_round () {
   guest_stop "$T/mnt" || fail "guest_stop ($tag)"
   python3 "$WORKLOAD" diff "$T/before$tag.json" "$T/after$tag.json" --out "$T/truth$tag.json"
 }
+
+# lvm_poll_round TAG PREFIX [VAR=VALUE…]
+#   Poll vm once (`${O[@]} poll vm --json --test-signatures`, run with the
+#   given environment assignments) into $T/pollTAG.json and .err, print
+#   the errors, set $status to its exit code, and fail unless every change
+#   of $T/truthTAG.json under PREFIX is in the poll (100% recall).  Needs
+#   O, T, $WORKLOAD and tests/functions.sh.
+lvm_poll_round () {
+  local tag=$1 prefix=$2
+  shift 2
+  set +e
+  env "$@" "${O[@]}" poll vm --json --test-signatures > "$T/poll$tag.json" 2> "$T/poll$tag.err"
+  status=$?
+  set -e
+  cat "$T/poll$tag.err"
+  python3 "$WORKLOAD" check --truth "$T/truth$tag.json" --poll "$T/poll$tag.json" \
+    --prefix "$prefix" || fail "round $tag: recall below 100%"
+}
