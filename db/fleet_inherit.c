@@ -18,17 +18,12 @@
 #define INHERIT_JOINS \
   " FROM bases b JOIN fleet_vms fv ON fv.seeded_base = b.id" \
   " JOIN filesystems bfs ON bfs.disk_id = b.disk_id" \
-  " JOIN filesystems vfs ON vfs.disk_id = fv.disk_id AND vfs.label = bfs.label" \
-  " AND vfs.offset = bfs.offset" \
+  " JOIN filesystems vfs ON vfs.disk_id = fv.disk_id AND" OV_FLEET_SAME_FS (vfs, bfs) \
   " JOIN files bf ON bf.fs_id = bfs.id" \
-  " JOIN files vf ON vf.fs_id = vfs.id AND vf.inode = bf.inode" \
-  " AND vf.attr_type = bf.attr_type AND vf.attr_id = bf.attr_id"
+  " JOIN files vf ON vf.fs_id = vfs.id AND" OV_FLEET_SAME_SCAN (vf, bf)
 #define INHERIT_WHERE \
   " WHERE (?1 = 0 OR b.disk_id = ?1)" \
-  " AND bf.sig_version IS ?2 AND bf.verdict IN ('clean', 'infected')" \
-  " AND vf.sig_version IS NOT ?2 AND vf.verdict IN ('clean', 'infected')" \
-  " AND vf.scanned_poll = bf.scanned_poll AND vf.size = bf.size" \
-  " AND vf.runs_digest IS bf.runs_digest AND vf.generation = bf.generation"
+  " AND bf.sig_version IS ?2 AND vf.sig_version IS NOT ?2"
 
 static int
 report_detections (struct ov_state *st, int64_t base_disk_id, const char *version,

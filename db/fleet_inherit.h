@@ -23,20 +23,29 @@
 
 struct ov_state;
 
+/* SQL (one definition, shared by the selection and the update): the VM
+ * filesystem VFS is the base filesystem BFS, and the VM file row VF is
+ * still the base row BF as far as scanning goes.  The arguments are table
+ * aliases; each macro is a condition to put after AND. */
+#define OV_FLEET_SAME_FS(vfs, bfs) \
+  " " #vfs ".label = " #bfs ".label AND " #vfs ".offset = " #bfs ".offset"
+#define OV_FLEET_SAME_SCAN(vf, bf) \
+  " " #vf ".inode = " #bf ".inode AND " #vf ".attr_type = " #bf ".attr_type" \
+  " AND " #vf ".attr_id = " #bf ".attr_id" \
+  " AND " #vf ".scanned_poll = " #bf ".scanned_poll AND " #vf ".size = " #bf ".size" \
+  " AND " #vf ".runs_digest IS " #bf ".runs_digest" \
+  " AND " #vf ".generation = " #bf ".generation" \
+  " AND " #bf ".verdict IN ('clean', 'infected')" \
+  " AND " #vf ".verdict IN ('clean', 'infected')"
+
 /* SQL: true when the VM file row f (in filesystem fs) is an inherited copy
  * of a base row (any version).  For a WHERE clause over "files f JOIN
  * filesystems fs ON fs.id = f.fs_id". */
 #define OV_FLEET_INHERITED_SQL \
   "EXISTS (SELECT 1 FROM fleet_vms fv JOIN bases b ON b.id = fv.seeded_base" \
-  " JOIN filesystems bfs ON bfs.disk_id = b.disk_id AND bfs.label = fs.label" \
-  " AND bfs.offset = fs.offset" \
-  " JOIN files bf ON bf.fs_id = bfs.id AND bf.inode = f.inode" \
-  " AND bf.attr_type = f.attr_type AND bf.attr_id = f.attr_id" \
-  " WHERE fv.disk_id = fs.disk_id AND bf.scanned_poll = f.scanned_poll" \
-  " AND bf.size = f.size AND bf.runs_digest IS f.runs_digest" \
-  " AND bf.generation = f.generation" \
-  " AND bf.verdict IN ('clean', 'infected')" \
-  " AND f.verdict IN ('clean', 'infected'))"
+  " JOIN filesystems bfs ON bfs.disk_id = b.disk_id AND" OV_FLEET_SAME_FS (fs, bfs) \
+  " JOIN files bf ON bf.fs_id = bfs.id AND" OV_FLEET_SAME_SCAN (f, bf) \
+  " WHERE fv.disk_id = fs.disk_id)"
 
 /* An inherited row that just took an infected verdict: a detection of the
  * VM (strings valid during the callback only). */

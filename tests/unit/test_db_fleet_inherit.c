@@ -201,12 +201,34 @@ test_changed_rows_are_own (void **state)
   assert_int_equal (n, 0);
 }
 
+/* A base row the rescan could not scan (error) gives the VM row nothing:
+ * that row is selected for its own rescan, the other one inherits. */
+static void
+test_base_error_is_not_inherited (void **state)
+{
+  int64_t vm, base = make_fleet (&vm);
+  struct picked p = { 0 };
+  uint64_t n;
+
+  exec_sql ("UPDATE files SET sig_version = 'v2' WHERE fs_id ="
+            " (SELECT id FROM filesystems WHERE disk_id = 1)");
+  exec_sql ("UPDATE files SET verdict = 'error' WHERE inode = 12 AND fs_id ="
+            " (SELECT id FROM filesystems WHERE disk_id = 1)");
+  assert_int_equal (ov_coverage_stale_files (st, "v2", 0, count_picks, &p), 0);
+  assert_int_equal (p.base, 1);
+  assert_int_equal (p.vm, 1);
+  assert_int_equal (p.vm_inode, 12);
+  assert_int_equal (ov_fleet_inherit_verdicts (st, base, "v2", 100, NULL, NULL, &n), 0);
+  assert_int_equal (n, 1);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown (test_inherit, setup, teardown),
     cmocka_unit_test_setup_teardown (test_changed_rows_are_own, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_base_error_is_not_inherited, setup, teardown),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
