@@ -18,40 +18,18 @@
 #include "db/internal.h"
 #include "db/verdict_cache.h"
 
-static char tmpdir[64];
-static struct ov_state *st;
+#include "db_fixture.h"
 
 static int
 setup (void **state)
 {
-  char path[128];
-  strcpy (tmpdir, "/tmp/ovscan-db-fleet-XXXXXX");
-  if (mkdtemp (tmpdir) == NULL)
-    return -1;
-  snprintf (path, sizeof path, "%s/state.db", tmpdir);
-  st = ov_state_open (path);
-  return st ? 0 : -1;
+  return db_fixture_open ("db-fleet");
 }
 
 static int
 teardown (void **state)
 {
-  char cmd[128];
-  ov_state_close (st);
-  snprintf (cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  return system (cmd) == 0 ? 0 : -1;
-}
-
-static int64_t
-query_int (const char *sql)
-{
-  sqlite3_stmt *s;
-  int64_t v;
-  assert_int_equal (sqlite3_prepare_v2 (st->db, sql, -1, &s, NULL), SQLITE_OK);
-  assert_int_equal (sqlite3_step (s), SQLITE_ROW);
-  v = sqlite3_column_int64 (s, 0);
-  sqlite3_finalize (s);
-  return v;
+  return db_fixture_close ();
 }
 
 static struct ov_base_record

@@ -20,47 +20,18 @@
 #include "db/fleet_inherit.h"
 #include "db/internal.h"
 
-static char tmpdir[64];
-static struct ov_state *st;
+#include "db_fixture.h"
 
 static int
 setup (void **state)
 {
-  char path[128];
-  strcpy (tmpdir, "/tmp/ovscan-db-inherit-XXXXXX");
-  if (mkdtemp (tmpdir) == NULL)
-    return -1;
-  snprintf (path, sizeof path, "%s/state.db", tmpdir);
-  st = ov_state_open (path);
-  return st ? 0 : -1;
+  return db_fixture_open ("db-inherit");
 }
 
 static int
 teardown (void **state)
 {
-  char cmd[128];
-  ov_state_close (st);
-  snprintf (cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  return system (cmd) == 0 ? 0 : -1;
-}
-
-static void
-exec_sql (const char *sql)
-{
-  assert_int_equal (sqlite3_exec (st->db, sql, NULL, NULL, NULL), SQLITE_OK);
-}
-
-static const char *
-query_text (const char *sql, char *buf, size_t len)
-{
-  sqlite3_stmt *s;
-  const char *t;
-  assert_int_equal (sqlite3_prepare_v2 (st->db, sql, -1, &s, NULL), SQLITE_OK);
-  assert_int_equal (sqlite3_step (s), SQLITE_ROW);
-  t = (const char *) sqlite3_column_text (s, 0);
-  snprintf (buf, len, "%s", t ? t : "(null)");
-  sqlite3_finalize (s);
-  return buf;
+  return db_fixture_close ();
 }
 
 /* Base disk with files 12 (/etc/a, clean) and 13 (/bin/b, clean), both
