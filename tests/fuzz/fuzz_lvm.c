@@ -13,7 +13,8 @@
  *           whose UUID is the first PV id in the text.
  *
  * Invariant checked: every piece of a usable LV lies inside the disk, the
- * pieces are sorted and cover [0, size).
+ * pieces are sorted and cover [0, size), and ov_lvm_span (fsmap/lvm_image.c)
+ * either refuses the LV or gives a disk span inside the disk holding it.
  *
  * Built two ways (tests/CMakeLists.txt): a libFuzzer binary (fuzz-lvm, with
  * clang and -DOVSCAN_FUZZ=ON) and, always, with fuzz_lvm_replay.c, a ctest
@@ -111,6 +112,13 @@ check_layout (const struct ov_lvm_layout *lay, uint64_t disk_size)
       at += pc->length;
     }
     if (at != lv->size)
+      __builtin_trap ();
+    /* The check fsmap/lvm_image.c makes before reading an LV in several
+     * runs: it may refuse (pieces overlapping on the disk), but a span it
+     * accepts lies inside the disk and holds every piece. */
+    uint64_t lo, hi;
+    if (ov_lvm_span (lv, disk_size, &lo, &hi) == 0
+        && (lo >= hi || hi > disk_size || hi - lo < lv->size))
       __builtin_trap ();
   }
 }
