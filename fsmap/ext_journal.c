@@ -196,7 +196,7 @@ read_superblock (struct walk *w, uint64_t journal_blocks)
 {
   struct ov_jbd2_replay *r = w->r;
   const unsigned char *s = w->buf;
-  uint32_t type, maxlen, first, start, compat;
+  uint32_t type, maxlen, first, start;
 
   if (w->read (w->opaque, w->buf, 0) == -1) {
     set_string (&r->unusable, "cannot read the journal superblock: %s",
@@ -229,9 +229,9 @@ read_superblock (struct walk *w, uint64_t journal_blocks)
   w->first = first;
   w->last = maxlen;
   if (type == BLOCKTYPE_SUPER_V2) {
-    compat = be32 (s + 0x24);
+    /* s_feature_compat (0x24) is not read: v1 commit checksums
+     * (COMPAT_CHECKSUM) are not verified. */
     w->incompat = be32 (s + 0x28);
-    (void) compat;              /* v1 commit checksums are not verified */
     if (w->incompat & ~INCOMPAT_KNOWN) {
       set_string (&r->unusable, "unknown journal features 0x%" PRIx32,
                   w->incompat & ~INCOMPAT_KNOWN);
