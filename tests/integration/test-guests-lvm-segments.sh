@@ -35,10 +35,7 @@ loop=$(lvm_pv_on "$T/vm.raw" $p1 $(( (128 - 2) << 20 ))) || fail "PV loop"
 cleanup_fn "losetup -d $loop 2>/dev/null"
 LVM_DEVS=$loop
 { lvm_cmd pvcreate -q "$loop" && lvm_cmd vgcreate -q vg0 "$loop" &&
-  lvm_cmd lvcreate -q -an -Zn -L 8M -n data vg0 &&
-  lvm_cmd lvcreate -q -an -Zn -L 4M -n pad vg0 &&
-  lvm_cmd lvextend -q -L +40M vg0/data &&
-  lvm_cmd lvremove -q -y vg0/pad; } >/dev/null || fail "lvm2 commands"
+  lvm_split_lv vg0 data 8M 40M; } >/dev/null || fail "lvm2 commands"
 pe_start=$(lvm_cmd pvs -o pe_start --units b --nosuffix --noheadings | tr -d ' ')
 ext=$(lvm_cmd vgs -o vg_extent_size --units b --nosuffix --noheadings vg0 | tr -d ' ')
 lvm_cmd lvs --segments -o seg_start,seg_size,seg_pe_ranges --units b --nosuffix \
@@ -158,10 +155,7 @@ truncate -s 64M "$T/bad.raw"
 loop=$(lvm_pv_on "$T/bad.raw" 0 $((64 << 20))) || fail "PV loop"
 LVM_DEVS=$loop
 { lvm_cmd pvcreate -q "$loop" && lvm_cmd vgcreate -q vg1 "$loop" &&
-  lvm_cmd lvcreate -q -an -Zn -L 8M -n cut vg1 &&
-  lvm_cmd lvcreate -q -an -Zn -L 4M -n pad vg1 &&
-  lvm_cmd lvextend -q -L +8M vg1/cut &&
-  lvm_cmd lvremove -q -y vg1/pad; } >/dev/null || fail "lvm2 commands (bad)"
+  lvm_split_lv vg1 cut 8M 8M; } >/dev/null || fail "lvm2 commands (bad)"
 losetup -d "$loop"
 truncate -s 12M "$T/bad.raw"
 set +e

@@ -51,6 +51,16 @@ lvm_detach () {
   losetup -d "$2"
 }
 
+# lvm_split_lv VG LV FIRST MORE: create LV (FIRST bytes, e.g. 8M), a 4 MiB
+#   LV "pad" after it, extend LV by MORE, remove pad: LV is stored in two
+#   runs on the PV with a 4 MiB gap.  Needs $LVM_DEVS (lvm_cmd).
+lvm_split_lv () {
+  lvm_cmd lvcreate -q -an -Zn -L "$3" -n "$2" "$1" &&
+  lvm_cmd lvcreate -q -an -Zn -L 4M -n pad "$1" &&
+  lvm_cmd lvextend -q -L "+$4" "$1/$2" &&
+  lvm_cmd lvremove -q -y "$1/pad"
+}
+
 # lvm_fs_image FILE SIZE FSTYPE SRC [UUID]: a filesystem image in FILE filled
 # from SRC (ext4: mkfs.ext4 -d; xfs: mkfs.xfs then a kernel loop mount and
 # cp -a), with that filesystem UUID if given.
@@ -93,12 +103,7 @@ lvm_guest_disk () {
   { lvm_cmd pvcreate -q "$loop" && lvm_cmd vgcreate -q vg0 "$loop" &&
     lvm_cmd lvcreate -q -an -Zn -L 96M -n root vg0 &&
     lvm_cmd lvcreate -q -an -Zn -L 320M -n home vg0 &&
-    if [ "$split" = split ]; then
-      lvm_cmd lvcreate -q -an -Zn -L 8M -n split vg0 &&
-      lvm_cmd lvcreate -q -an -Zn -L 4M -n pad vg0 &&
-      lvm_cmd lvextend -q -L +8M vg0/split &&
-      lvm_cmd lvremove -q -y vg0/pad
-    fi; } >/dev/null || { losetup -d "$loop"; return 1; }
+    if [ "$split" = split ]; then lvm_split_lv vg0 split 8M 8M; fi; } >/dev/null || { losetup -d "$loop"; return 1; }
   : > "$raw.offsets"
   for lv in root home; do
     off=$(( p2 + $(lvm_lv_offset vg0 $lv) ))
