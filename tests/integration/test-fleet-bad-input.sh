@@ -12,11 +12,7 @@
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/../lib/guest.sh"
 source "$(dirname "$0")/../lib/fleet.sh"
-requires_root
-requires qemu-storage-daemon --version
-requires nbdfuse --version
-O=("$OVSCAN" --state "$T/state.db")
-mkdir -p "$T/mnt"
+fleet_setup
 
 expect_fail () {  # PATTERN CMD…: CMD must fail with PATTERN on stderr
   local pattern=$1; shift

@@ -13,11 +13,8 @@
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/../lib/guest.sh"
 source "$(dirname "$0")/../lib/fleet.sh"
-requires_root
-requires qemu-storage-daemon --version
-requires nbdfuse --version
-O=("$OVSCAN" --state "$T/state.db")
-mkdir -p "$T/mnt" "$T/src/\$keep"
+fleet_setup
+mkdir -p "$T/src/\$keep"
 python3 "$FLEET_WORKLOAD" populate --seed 1 --root "$T/src" --files 60
 printf 'header ovscan-extra-marker trailer\n' > "$T/src/\$keep/marker.txt"
 guest_mkfs "$T/base.qcow2" 128M ext4 "$T/src" -b 4096

@@ -9,12 +9,9 @@
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/../lib/guest.sh"
 source "$(dirname "$0")/../lib/fleet.sh"
-requires_root
-requires qemu-storage-daemon --version
-requires nbdfuse --version
-O=("$OVSCAN" --state "$T/state.db")
+fleet_setup
 N=5
-mkdir -p "$T/mnt" "$T/update"
+mkdir -p "$T/update"
 fleet_base "$T" 100
 for i in $(seq 8); do head -c $((i * 7000 + 123)) /dev/urandom > "$T/update/lib$i.so"; done
 printf '%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*' > "$T/update/dropper"

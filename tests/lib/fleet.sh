@@ -1,4 +1,8 @@
 # ovscan — helpers of the fleet tests (source after functions.sh, guest.sh).
+#   fleet_setup              what every fleet test needs: root,
+#                            qemu-storage-daemon, nbdfuse, python3 (else
+#                            exit 77 naming the one absent); sets
+#                            O=(ovscan --state $T/state.db), makes $T/mnt
 #   fleet_base DIR FILES     DIR/base.qcow2: ext4 (128M) filled with FILES
 #                            seeded files (workload.py populate)
 #   fleet_change IMG MNT SEED OPS TAG   mount IMG through qsd + nbdfuse + the
@@ -7,6 +11,15 @@
 #   fleet_db SQL             one value from the state db ($T/state.db)
 #   fleet_poll_json FILE KEY   KEY of the poll object in FILE
 FLEET_WORKLOAD="$OVSCAN_SOURCE_DIR/tests/lib/workload.py"
+
+fleet_setup () {
+  requires_root
+  requires qemu-storage-daemon --version
+  requires nbdfuse --version
+  requires python3 --version
+  O=("$OVSCAN" --state "$T/state.db")
+  mkdir -p "$T/mnt"
+}
 
 fleet_base () {
   mkdir -p "$1/src"
