@@ -16,8 +16,8 @@
  *   - a data copy whose tag checksum fails is skipped (the kernel skips
  *     writing it): the previous copy, if any, stands;
  *   - the newest surviving copy of each block wins.
- * Bounds: at most one lap of the log (s_maxlen blocks) is read, tags and
- * revoke records are capped.  Cost: one read per log block walked (data
+ * Bounds: at most one lap of the log (s_maxlen blocks, at most
+ * OV_JBD2_MAX_LOG_BYTES) is read, tags and revoke records are capped.  Cost: one read per log block walked (data
  * copies too only when csum v2/v3 asks us to verify them; then the whole
  * committed log is read once and CRC32C'd).
  */
@@ -224,6 +224,12 @@ read_superblock (struct walk *w, uint64_t journal_blocks)
     set_string (&r->unusable, "journal geometry out of range (length %" PRIu32
                 ", first %" PRIu32 ", %" PRIu64 " blocks in the inode)",
                 maxlen, first, journal_blocks);
+    return -1;
+  }
+  if ((uint64_t) maxlen * w->bs > OV_JBD2_MAX_LOG_BYTES) {
+    set_string (&r->unusable, "journal of %" PRIu32 " blocks of %" PRIu32
+                " bytes over the %" PRIu64 " MiB cap", maxlen, w->bs,
+                OV_JBD2_MAX_LOG_BYTES >> 20);
     return -1;
   }
   w->first = first;

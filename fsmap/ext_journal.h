@@ -42,6 +42,9 @@
  * blocks), ~24 bytes per revoke record: under 100 MiB at the caps. */
 #define OV_JBD2_MAX_LOG_BLOCKS   (UINT64_C (1) << 20)   /* 4 GiB of 4 KiB */
 #define OV_JBD2_MAX_REVOKES      (UINT64_C (1) << 20)   /* revoke records */
+/* One lap of the log is read (and CRC32C'd) at every map open, i.e. every
+ * poll: with 64 KiB blocks the block cap alone would allow 64 GiB. */
+#define OV_JBD2_MAX_LOG_BYTES    (UINT64_C (1) << 32)
 
 /* Read log block `block` (0 = the journal superblock) of block_size bytes
  * into buf.  0, or -1 + ov_error. */

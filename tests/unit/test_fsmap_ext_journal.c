@@ -3,8 +3,8 @@
  * uncommitted (truncated) transaction, wrapping at the end of the log,
  * sequence gaps, csum v3 (bad descriptor, commit, data and superblock
  * checksums), escaped copies, 32-bit tags, and hostile numbers (tags past
- * the filesystem, a revoke count past the block, geometry, unknown
- * features). */
+ * the filesystem, a revoke count past the block, geometry, a log over
+ * the byte cap, unknown features). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,6 +30,16 @@ mem_read (void *opaque, void *buf, uint64_t block)
   if (block >= NBLOCKS)
     return -1;
   memcpy (buf, journal + block * BS, BS);
+  return 0;
+}
+
+/* A journal of which only the superblock (opaque, 64 KiB) is readable. */
+static int
+big_read (void *opaque, void *buf, uint64_t block)
+{
+  if (block != 0)
+    return -1;
+  memcpy (buf, opaque, 65536);
   return 0;
 }
 
@@ -334,6 +344,24 @@ test_hostile (void **state)
   replay (&r);
   assert_non_null (r.unusable);
   ov_jbd2_replay_clear (&r);
+
+  /* A log over the byte cap (64 KiB blocks: the block cap allows more). */
+  {
+    static uint8_t big[65536];
+    uint32_t over = (uint32_t) (OV_JBD2_MAX_LOG_BYTES / sizeof big) + 1;
+    jb_init (&j, big, sizeof big, 1, 0, 1, 1);
+    jb_put32 (big + 16, over);
+    assert_int_equal (ov_jbd2_replay (big_read, big, sizeof big, over,
+                                      FS_BLOCKS, &r), 0);
+    assert_non_null (r.unusable);
+    assert_non_null (strstr (r.unusable, "cap"));
+    ov_jbd2_replay_clear (&r);
+    jb_put32 (big + 16, over - 1);            /* at the cap: walked */
+    assert_int_equal (ov_jbd2_replay (big_read, big, sizeof big, over,
+                                      FS_BLOCKS, &r), 0);
+    assert_null (strstr (r.unusable ? r.unusable : "", "cap"));
+    ov_jbd2_replay_clear (&r);
+  }
 
   /* Garbage. */
   memset (journal, 0xff, sizeof journal);
