@@ -30,12 +30,7 @@
 source "$(dirname "$0")/../functions.sh"
 source "$(dirname "$0")/../lib/guest.sh"
 source "$(dirname "$0")/../lib/fleet.sh"
-requires_root
-requires qemu-storage-daemon --version
-requires nbdfuse --version
-requires python3 --version
-O=("$OVSCAN" --state "$T/state.db")
-mkdir -p "$T/mnt"
+fleet_setup
 fleet_base "$T" 200
 
 layer_count () { ls "$T" | grep -c "^$1.qcow2.layer-" || true; }
