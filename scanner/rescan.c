@@ -90,6 +90,7 @@ struct rescan {
   pick_ptr_vector disk_picks;  /* of the current disk, sorted by key */
   pick_ptr_vector queue;       /* found by the walk, to scan */
   inherited_vector inherited;  /* to report after the commit */
+  double inherit_now;          /* the time inherit () stamps, for inherited_cb */
 };
 
 static void
@@ -314,7 +315,6 @@ static int
 inherited_cb (void *opaque, const struct ov_inherited_detection *d)
 {
   struct rescan *r = opaque;
-  double now = ov_unix_seconds ();
   struct inherited_find x = {
     .poll_id = d->last_poll, .inode = d->inode, .size = d->size,
     .disk = strdup (d->disk), .image = strdup (d->image),
@@ -323,7 +323,7 @@ inherited_cb (void *opaque, const struct ov_inherited_detection *d)
   };
   struct ov_detection_row row = {
     .disk_id = d->disk_id, .fs_label = x.fs_label, .path = x.path,
-    .inode = d->inode, .signature = x.signature, .last_seen = now,
+    .inode = d->inode, .signature = x.signature, .last_seen = r->inherit_now,
     .last_poll = d->last_poll, .found_by = "rescan",
   };
   int known;
@@ -349,6 +349,7 @@ inherit (struct rescan *r, int64_t base_id, const char *version, double now)
 {
   uint64_t n;
 
+  r->inherit_now = now;        /* the detections' last_seen = the rows' scanned_at */
   if (ov_fleet_inherit_verdicts (r->st, base_id, version, now, inherited_cb, r, &n) == -1)
     return -1;
   r->out->files_inherited += n;
