@@ -161,12 +161,17 @@ graph_free (struct graph *g)
 static int
 graph_load (struct ov_cow_live *lv, struct graph *g)
 {
-  json_object *args = json_object_new_object ();
+  json_object *args;
+  int r;
 
   memset (g, 0, sizeof *g);
-  json_object_object_add (args, "flat", json_object_new_boolean (1));
-  if (ov_qmp_execute (lv->q, "x-debug-query-block-graph", NULL, &g->graph) == -1 ||
-      ov_qmp_execute (lv->q, "query-named-block-nodes", args, &g->named) == -1) {
+  r = ov_qmp_execute (lv->q, "x-debug-query-block-graph", NULL, &g->graph);
+  if (r == 0) {                 /* args only when the call consumes them */
+    args = json_object_new_object ();
+    json_object_object_add (args, "flat", json_object_new_boolean (1));
+    r = ov_qmp_execute (lv->q, "query-named-block-nodes", args, &g->named);
+  }
+  if (r == -1) {
     ov_error_prefix ("%s: reading the VM's block graph", lv->top);
     graph_free (g);
     return -1;
@@ -362,7 +367,7 @@ ov_cow_live_qchain (struct ov_cow_live *lv, struct ov_cow_qchain *out)
     if (fid >= 0) {
       const char *fname = name_of (&g, fid);
       x->file_node = dup_or_null (fname, &failed);
-      if (fname && named_node (&g, fname))
+      if (fname)
         file = ov_json_get_string (named_node (&g, fname), "file");
     }
     x->name = dup_or_null (name, &failed);
