@@ -23,7 +23,10 @@ struct ov_image_info;
 int ov_cow_info_shared (const char *image, const char *format,
                         struct ov_image_info *info);
 /* ov_cow_recover with the chain read by force-share (SHARED: a running
- * VM holds the images) or not. */
-int ov_cow_recover_files (const char *top, bool shared, bool *changed);
+ * VM holds the images) or not.  CHAIN_OUT (may be NULL): the chain read
+ * after the recovery (ov_cow_chain_free it); without a valid chain -1. */
+struct ov_cow_chain;
+int ov_cow_recover_files (const char *top, bool shared, bool *changed,
+                          struct ov_cow_chain *chain_out);
 
 #endif

@@ -110,8 +110,11 @@ int ov_cow_live_del_node (struct ov_cow_live *lv, const char *name);
  * for ovscan's commit job, finish or undo the rotation, delete ovscan's
  * nodes that nothing uses, then the file-level recovery (ov_cow_recover,
  * chain read by force-share).  *note (may be NULL) says anything the user
- * should know (malloc'd, or NULL). */
-int ov_cow_live_recover (struct ov_cow_live *lv, char **note);
+ * should know (malloc'd, or NULL).  *CHAIN: the chain on disk after the
+ * recovery (force-share), for the caller to ov_cow_chain_free (untouched
+ * on -1). */
+int ov_cow_live_recover (struct ov_cow_live *lv, char **note,
+                         struct ov_cow_chain *chain);
 
 /* Freeze QEMU's top (QC's active node) as TOP.layer-N and put a new empty
  * top over it: link, qemu-img create, blockdev-add, blockdev-snapshot,

@@ -277,11 +277,12 @@ drop_if_stale (void *opaque, const char *path)
 int
 ov_cow_recover (const char *top, bool *changed)
 {
-  return ov_cow_recover_files (top, false, changed);
+  return ov_cow_recover_files (top, false, changed, NULL);
 }
 
 int
-ov_cow_recover_files (const char *top, bool shared, bool *changed)
+ov_cow_recover_files (const char *top, bool shared, bool *changed,
+                      struct ov_cow_chain *chain_out)
 {
   CLEANUP_FREE char *tmp = ov_cow_temp_top (top);
   struct recover_ctx r = { .top = top };
@@ -304,7 +305,8 @@ ov_cow_recover_files (const char *top, bool shared, bool *changed)
     return -1;
   /* Second pass: own layers the chain no longer references (a merge that
    * stopped before its unlink).  Only with a valid chain: otherwise the
-   * chain's own error is what the caller reports, and nothing is removed. */
+   * chain's own error is what the caller reports, and nothing is removed
+   * (with CHAIN_OUT: that error is returned). */
   if ((shared ? ov_cow_chain_discover_shared (top, &chain)
        : ov_cow_chain_discover (top, &chain)) == 0) {
     r.chain = &chain;
@@ -312,11 +314,19 @@ ov_cow_recover_files (const char *top, bool shared, bool *changed)
       ov_cow_chain_free (&chain);
       return -1;
     }
-    ov_cow_chain_free (&chain);
   }
-  if (r.changed && ov_cow_fsync_dir_of (top) == -1)
+  else if (chain_out)
     return -1;
+  if (r.changed && ov_cow_fsync_dir_of (top) == -1) {
+    if (r.chain)
+      ov_cow_chain_free (&chain);
+    return -1;
+  }
   *changed = r.changed;
+  if (chain_out)               /* what is left references no dropped file */
+    *chain_out = chain;
+  else if (r.chain)
+    ov_cow_chain_free (&chain);
   return 0;
 }
 

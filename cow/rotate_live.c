@@ -236,7 +236,8 @@ delete_own_orphans (struct ov_cow_live *lv)
 }
 
 int
-ov_cow_live_recover (struct ov_cow_live *lv, char **note)
+ov_cow_live_recover (struct ov_cow_live *lv, char **note,
+                     struct ov_cow_chain *chain)
 {
   CLEANUP_FREE char *tmp = ov_cow_temp_top (lv->top);
   bool changed;
@@ -248,7 +249,7 @@ ov_cow_live_recover (struct ov_cow_live *lv, char **note)
   if (wait_job_gone (lv, lv->job_id, 3600) == -1 ||
       recover_temp_top (lv, tmp, note) == -1 ||
       delete_own_orphans (lv) == -1 ||
-      ov_cow_recover_files (lv->top, true, &changed) == -1) {
+      ov_cow_recover_files (lv->top, true, &changed, chain) == -1) {
     ov_error_prefix ("%s: recovering an interrupted rotation or merge", lv->top);
     return -1;
   }

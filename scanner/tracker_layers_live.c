@@ -84,8 +84,7 @@ ll_prepare (struct ov_tracker_run *run)
   l->lv.lock_fd = -1;              /* until ov_cow_live_open sets it */
   if (ov_cow_live_open (&l->lv, disk->image, disk->qmp_socket, disk->qmp_node,
                         disk->qmp_drive) == -1 ||
-      ov_cow_live_recover (&l->lv, &note) == -1 ||
-      ov_cow_chain_discover_shared (disk->image, &l->chain) == -1 ||
+      ov_cow_live_recover (&l->lv, &note, &l->chain) == -1 ||
       checked_qchain (run, &qc) == -1)
     goto out;
   ov_cow_qchain_free (&qc);
