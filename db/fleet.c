@@ -119,7 +119,6 @@ ov_fleet_find_base_by_stat (struct ov_state *st, const char *path,
                          " ORDER BY id DESC LIMIT 1", 0, path, stat, b);
 }
 
-
 int
 ov_fleet_add_base (struct ov_state *st, struct ov_base_record *b)
 {
