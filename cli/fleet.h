@@ -41,6 +41,11 @@ int ov_cli_add_live_layers (struct ov_state *st, struct ov_disk_record *rec,
                             const char *image, const struct ov_add_live *live,
                             unsigned max_chain);
 
+/* WARN (when set) with the printf-formatted message (at most 4 KiB). */
+void ov_fleet_tell (ov_poll_warning_cb warn, void *opaque, bool is_error,
+                    const char *fmt, ...)
+  __attribute__ ((format (printf, 4, 5)));
+
 /* The merge-down of a running VM's covered layers by block-commit
  * (cli/fleet_live.c; ov_fleet_after_poll calls it).  Failures and layers
  * left over the limit are warnings. */

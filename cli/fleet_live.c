@@ -119,16 +119,11 @@ ov_fleet_merge_live (struct ov_disk_record *disk, unsigned max_layers,
   if (ov_cow_live_open (&lv, disk->image, disk->qmp_socket, disk->qmp_node,
                         disk->qmp_drive) == -1 ||
       ov_cow_live_merge_down (&lv, disk->generation, max_layers, &merged,
-                              &note) == -1) {
-    if (warn) {
-      char msg[4096];
-      snprintf (msg, sizeof msg, "merge-down of covered layers failed (the "
-                "next poll retries): %s", ov_last_error ());
-      warn (opaque, false, msg);
-    }
-  }
-  else if (note && warn)
-    warn (opaque, false, note);
+                              &note) == -1)
+    ov_fleet_tell (warn, opaque, false, "merge-down of covered layers failed "
+                   "(the next poll retries): %s", ov_last_error ());
+  else if (note)
+    ov_fleet_tell (warn, opaque, false, "%s", note);
   free (note);
   ov_cow_live_close (&lv);
 }

@@ -35,11 +35,9 @@
 #include "cow/cow.h"
 #include "db/fleet.h"
 
-static void
-tell (ov_poll_warning_cb warn, void *opaque, bool is_error, const char *fmt, ...)
-  __attribute__ ((format (printf, 4, 5)));
-static void
-tell (ov_poll_warning_cb warn, void *opaque, bool is_error, const char *fmt, ...)
+void
+ov_fleet_tell (ov_poll_warning_cb warn, void *opaque, bool is_error,
+               const char *fmt, ...)
 {
   char msg[4096];
   va_list ap;
@@ -210,9 +208,10 @@ scan_base_once (struct ov_state *st, const struct ov_base_record *b,
     ov_error_prefix ("scan of base %s (%s)", name, b->path);
     goto out;
   }
-  tell (warn, opaque, false, "base %s (%s): scanned once for the fleet: %"
-        PRIu64 " files scanned, %" PRIu64 " infected, %.2f s", name, b->path,
-        out.files_scanned, out.infected, out.seconds);
+  ov_fleet_tell (warn, opaque, false, "base %s (%s): scanned once for the "
+                 "fleet: %" PRIu64 " files scanned, %" PRIu64 " infected, "
+                 "%.2f s", name, b->path, out.files_scanned, out.infected,
+                 out.seconds);
   *infected += out.infected;
   ov_poll_outcome_clear (&out);
   ret = 0;
@@ -290,9 +289,10 @@ ov_fleet_before_poll (struct ov_state *st, struct ov_disk_record *disk,
       goto out;
     if (now.id != reg.id) {
       changed = true;
-      tell (warn, opaque, false, "base %s changed under the same path (new "
-            "SHA-256 %.12s…): registered as a new base; this VM's own layers "
-            "are read again", base->path, now.sha256);
+      ov_fleet_tell (warn, opaque, false, "base %s changed under the same "
+                     "path (new SHA-256 %.12s…): registered as a new base; "
+                     "this VM's own layers are read again", base->path,
+                     now.sha256);
       ov_base_record_clear (&reg);
       reg = now;
       memset (&now, 0, sizeof now);
@@ -335,8 +335,8 @@ ov_fleet_after_poll (struct ov_state *st, struct ov_disk_record *disk,
     ov_fleet_merge_live (disk, vm.max_layers, warn, opaque);
   else if (ov_cow_merge_down (disk->image, disk->generation, vm.max_layers,
                               &merged) == -1)
-    tell (warn, opaque, false, "merge-down of covered layers failed (the next "
-          "poll retries): %s", ov_last_error ());
+    ov_fleet_tell (warn, opaque, false, "merge-down of covered layers failed "
+                   "(the next poll retries): %s", ov_last_error ());
   if (discover (disk, &chain) == -1)
     return;
   vm.layers = (unsigned) chain.base_index;
